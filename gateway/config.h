@@ -1,0 +1,199 @@
+/*
+ * config.h - the gateway and permits configuration (DESIGN §4).
+ *
+ * config_load() parses both libconfig files, validates everything and either
+ * returns a complete, self-consistent struct config or reports every error it
+ * found as "file:line: setting: message" and returns none. Nothing here
+ * touches serial ports, sockets or the outbox: a loaded config is plain data,
+ * so a reload can parse into a new struct and swap only on success.
+ *
+ * Cross references are resolved to indexes: a sensor's bus, an outlet's
+ * permit and sensors, a sensor's outlet. Strings are heap-allocated and owned
+ * by the config; config_free() releases everything.
+ */
+#ifndef OUTFALL_CONFIG_H
+#define OUTFALL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CFG_MAX_CHANNELS 16 /* channels per sensor; also REC_MAX_VALUES */
+#define CFG_NAME_MAX 31     /* bytes in a bus, sensor or outlet name */
+
+enum reg_table { TABLE_HOLDING, TABLE_INPUT };
+
+enum value_type { VT_INT16, VT_UINT16, VT_INT32, VT_UINT32, VT_FLOAT32, VT_FLOAT64 };
+
+/* Byte order of a multi-register value, named as Telegraf and most manuals
+ * do: abcd big-endian, cdab word-swapped, badc byte-swapped, dcba
+ * little-endian. */
+enum word_order { WO_ABCD, WO_CDAB, WO_BADC, WO_DCBA };
+
+enum basis { BASIS_INSTANT, BASIS_ROLLING, BASIS_HOURLY_MEAN, BASIS_DAILY_MEAN };
+
+enum outlet_kind { OUTLET_SEWAGE, OUTLET_STORM };
+
+enum driver_kind { DRIVER_MODBUS };
+
+struct cfg_channel {
+	int param;             /* enum param */
+	enum reg_table table;  /* default holding */
+	int reg;               /* 0-based wire address, 0..65535 */
+	enum value_type type;  /* default float32 */
+	enum word_order order; /* default abcd */
+	double scale;          /* default 1.0; value = raw * scale + offset */
+	double offset;         /* default 0.0 */
+	bool has_range;        /* range given: outside it = out_of_range */
+	double range_min;
+	double range_max;
+	int line;              /* line in the gateway file, for messages */
+};
+
+struct cfg_bus {
+	char *name;
+	char *device;     /* e.g. /dev/ttyUSB0 */
+	int baud;         /* default 9600 */
+	char parity;      /* 'N', 'E' or 'O'; default 'N' */
+	int data_bits;    /* 5..8, default 8 */
+	int stop_bits;    /* 1 or 2, default 1 */
+	int timeout_ms;   /* per request, 10..10000, default 500 */
+	int retries;      /* extra attempts after a timeout, 0..10, default 2 */
+	int line;
+};
+
+struct cfg_sensor {
+	char *name;
+	int bus;                 /* index into config.buses */
+	enum driver_kind driver; /* default modbus */
+	int slave;               /* 1..247 */
+	int interval_s;          /* 1..86400, default 10 */
+	int outlet;              /* index into config.outlets, -1 if none */
+	struct cfg_channel *channels;
+	size_t n_channels;       /* 1..CFG_MAX_CHANNELS */
+	int line;
+};
+
+struct cfg_limit {
+	int param;           /* enum param */
+	bool has_min;
+	double min;
+	bool has_max;
+	double max;
+	enum basis basis;    /* default instant */
+	int window_min;      /* rolling only: 1..1440 */
+	double hysteresis_pct; /* default from alerting, 2.0 */
+	int raise_after_s;   /* default from alerting, 0 */
+	int clear_after_s;   /* default from alerting, 0 */
+	int line;            /* line in the permits file */
+};
+
+/* A calendar date, as written in the permit. */
+struct cfg_date {
+	int year, month, day;
+};
+
+struct cfg_permit {
+	char *number;        /* 排水许可证 number, unique */
+	char *holder;
+	char *category;      /* industrial | construction | catering | medical | other */
+	struct cfg_date valid_from;
+	struct cfg_date valid_until; /* inclusive */
+	bool has_daily_volume;
+	double daily_volume_max_m3;
+	char *template_name; /* NULL, or "GB/T31962-A|B|C" */
+	struct cfg_limit *limits;
+	size_t n_limits;
+	int line;
+};
+
+struct cfg_outlet {
+	char *id;
+	enum outlet_kind kind;
+	int permit;          /* index into config.permits, -1 for none (storm) */
+	int *sensors;        /* indexes into config.sensors */
+	size_t n_sensors;
+	int line;
+};
+
+struct cfg_mqtt {
+	bool enabled;        /* a sinks.mqtt section exists */
+	char *uri;           /* tcp://host:port or ssl://host:port */
+	int qos;             /* telemetry qos 0..2, default 1; alerts always 1 */
+	char *client_id;     /* default "outfall-<gateway id>" */
+	char *username;      /* NULL if none */
+	char *password_file; /* NULL if none */
+	int keepalive_s;     /* default 30 */
+	char *topic_root;    /* default "outfall/<gateway id>" */
+};
+
+struct cfg_influx {
+	bool enabled;        /* a sinks.influx section exists */
+	char *url;           /* base URL, e.g. http://127.0.0.1:8086 */
+	int api;             /* 1 or 2 */
+	char *db;            /* v1 */
+	char *org;           /* v2 */
+	char *bucket;        /* v2 */
+	char *token_file;    /* v2 */
+	char *username;      /* v1, optional */
+	char *password_file; /* v1, optional */
+	int batch_max;       /* points per request, 1..100000, default 5000 */
+	int flush_ms;        /* 10..60000, default 1000 */
+	int timeout_ms;      /* HTTP request timeout, default 10000 */
+	bool gzip;           /* default false */
+};
+
+struct cfg_alerting {
+	double hysteresis_pct; /* default 2.0 */
+	int raise_after_s;     /* default 0 */
+	int clear_after_s;     /* default 0 */
+};
+
+struct config {
+	char *path;          /* the gateway file as given */
+	char *permits_path;  /* gateway.permits, resolved relative to path's dir */
+	char *id;            /* gateway.id */
+	char *data_dir;      /* default /var/lib/outfall */
+	char *timezone;      /* default Asia/Shanghai */
+	int queue_max;       /* records held in RAM for the sinks, 16..65536, default 1024 */
+	struct cfg_alerting alerting;
+	struct cfg_bus *buses;
+	size_t n_buses;
+	struct cfg_sensor *sensors;
+	size_t n_sensors;
+	struct cfg_outlet *outlets;
+	size_t n_outlets;
+	struct cfg_permit *permits;
+	size_t n_permits;
+	struct cfg_mqtt mqtt;
+	struct cfg_influx influx;
+};
+
+/*
+ * Loads and validates path (and the permits file it names). On success
+ * returns 0 and stores a new config in *out (caller owns it, config_free).
+ * On failure writes every error to err, one "file:line: setting: message"
+ * per line, returns the number of errors (> 0) and leaves *out untouched.
+ * Warnings (unknown settings) go to err too but do not fail the load.
+ * Returns -ENOMEM if memory ran out.
+ */
+int config_load(const char *path, struct config **out, FILE *err);
+
+/* Prints the -n summary: buses, sensors, channels, outlets, permits. */
+void config_print_summary(const struct config *cfg, FILE *out);
+
+void config_free(struct config *cfg); /* NULL is a no-op */
+
+/* Small lookups used by the daemon and tools; -1 when absent. */
+int config_find_sensor(const struct config *cfg, const char *name);
+int config_find_outlet(const struct config *cfg, const char *id);
+
+const char *config_type_name(enum value_type t);
+const char *config_order_name(enum word_order o);
+const char *config_basis_name(enum basis b);
+
+/* Days since 1970-01-01 of a date (proleptic Gregorian). */
+int64_t config_date_days(struct cfg_date d);
+
+#endif

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian 12 packages outfall needs to build, test and demo,
+# when any is missing. Needs root (or sudo) only if something is missing.
+set -eu
+
+PKGS="build-essential pkg-config libmodbus-dev libpaho-mqtt-dev
+libcurl4-openssl-dev libconfig-dev libcmocka-dev libcjson-dev libsystemd-dev
+mosquitto mosquitto-clients influxdb socat curl python3 valgrind procps"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
