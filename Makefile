@@ -13,7 +13,7 @@ VERSION := 0.1.0
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS ?= -O2 -g
-PKGS := libmodbus libcurl libconfig libcjson libsystemd
+PKGS := libmodbus libcurl libconfig libcjson libsystemd zlib
 PAHO_LIBS ?= -lpaho-mqtt3as
 SAN ?=
 SAN_ON := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libmodbus-dev libpaho-mqtt-dev
-libcurl4-openssl-dev libconfig-dev libcmocka-dev libcjson-dev libsystemd-dev
+libcurl4-openssl-dev zlib1g-dev libconfig-dev libcmocka-dev libcjson-dev libsystemd-dev
 mosquitto mosquitto-clients influxdb socat curl python3 valgrind procps"
 
 missing=""
