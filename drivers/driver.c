@@ -1,0 +1,13 @@
+/* driver.c - maps a configured driver kind to its implementation. */
+#include "driver.h"
+
+#include "modbus_rtu.h"
+
+const struct driver_ops *driver_for(enum driver_kind kind)
+{
+	switch (kind) {
+	case DRIVER_MODBUS:
+		return &modbus_rtu_ops;
+	}
+	return NULL;
+}
