@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""check.py - assertions on what the broker and InfluxDB RECEIVED during an
+integration run, compared with what the simulator served (its CSV log).
+
+usage: check.py exceed|fault WORKDIR INFLUX_URL
+Exits 0 when every assertion holds, 1 with a message per failure.
+"""
+import csv
+import json
+import sys
+import urllib.parse
+import urllib.request
+
+CSV_TO_PARAM = {"cod": "cod", "ph": "ph", "nh3n": "nh3n", "tp": "tp",
+                "temp": "temp", "flow": "flow", "total_int": "volume_total"}
+SENSOR_OF = {"cod": "probe1", "ph": "probe1", "nh3n": "probe1", "tp": "probe1",
+             "temp": "probe1", "flow": "flow1", "volume_total": "flow1"}
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+    return cond
+
+
+def served_values(work):
+    served = {}
+    with open(f"{work}/sim.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            p = CSV_TO_PARAM.get(row["name"])
+            if p:
+                served.setdefault(p, []).append(float(row["value"]))
+    return served
+
+
+def mqtt_messages(work):
+    msgs = []
+    with open(f"{work}/mqtt.log", encoding="utf-8") as f:
+        for line in f:
+            topic, _, payload = line.rstrip("\n").partition(" ")
+            msgs.append((topic, payload))
+    return msgs
+
+
+def influx(url, q):
+    qs = urllib.parse.urlencode({"db": "outfall", "epoch": "ms", "q": q})
+    with urllib.request.urlopen(f"{url}/query?{qs}", timeout=10) as r:
+        res = json.load(r)["results"][0]
+    rows = []
+    for s in res.get("series", []):
+        cols = s["columns"]
+        rows += [dict(zip(cols, v)) for v in s["values"]]
+    return rows
+
+
+def was_served(served, param, v):
+    return any(abs(v - s) <= 1e-6 * max(1.0, abs(s)) for s in served.get(param, []))
+
+
+def telemetry(msgs):
+    out = []
+    for topic, payload in msgs:
+        if "/telemetry/" in topic:
+            out.append(json.loads(payload))
+    return out
+
+
+def check_readings(work, url, min_polls):
+    served = served_values(work)
+    tel = telemetry(mqtt_messages(work))
+    good = 0
+    for m in tel:
+        check(m["outlet"] == "WS-001", f"telemetry outlet {m['outlet']}")
+        for p, val in m["values"].items():
+            check(SENSOR_OF.get(p) == m["sensor"], f"{p} reported by {m['sensor']}")
+            if val["q"] == "ok":
+                good += 1
+                check(was_served(served, p, val["v"]),
+                      f"MQTT {p}={val['v']} was never served by the simulator")
+    check(len(tel) >= min_polls, f"only {len(tel)} telemetry messages on MQTT")
+    seqs = [m["seq"] for m in tel]
+    check(seqs == sorted(seqs), "telemetry seq not increasing")
+    rows = influx(url, "SELECT * FROM outfall_reading")
+    ok_rows = [r for r in rows if r["q"] == "ok"]
+    check(len(ok_rows) >= good * 0.95,
+          f"InfluxDB has {len(ok_rows)} good readings, MQTT saw {good}")
+    for r in ok_rows:
+        check(was_served(served, r["parameter"], r["value"]),
+              f"InfluxDB {r['parameter']}={r['value']} was never served")
+        check(r["gateway"] == "it-gw-1" and r["outlet"] == "WS-001",
+              f"InfluxDB tags {r['gateway']} {r['outlet']}")
+    influx_seqs = {r["seq"] for r in ok_rows}
+    missing = [m["seq"] for m in tel
+               if any(v["q"] == "ok" for v in m["values"].values())
+               and m["seq"] not in influx_seqs]
+    check(not missing, f"polls on MQTT but not in InfluxDB: seq {missing[:10]}")
+    return tel
+
+
+def check_exceed(work, url):
+    check_readings(work, url, 20)
+    alerts = [json.loads(p) for t, p in mqtt_messages(work)
+              if t == "outfall/it-gw-1/alerts/WS-001"]
+    cod = [a for a in alerts if a["parameter"] == "cod"]
+    raised = [a for a in cod if a["state"] == "raised"]
+    cleared = [a for a in cod if a["state"] == "cleared"]
+    check(len(raised) == 1, f"{len(raised)} raised cod alerts, want 1")
+    check(len(cleared) == 1, f"{len(cleared)} cleared cod alerts, want 1")
+    if raised and cleared:
+        r, c = raised[0], cleared[0]
+        check(r["kind"] == "limit_exceeded", f"kind {r['kind']}")
+        check(r["limit"] == 500.0, f"limit {r['limit']}")
+        check(r["value"] >= 650 * 0.99, f"value {r['value']}")
+        check(r["permit"] == "浙丽排字第2023-0042号", f"permit {r['permit']}")
+        check(r["holder"] == "丽水某食品有限公司", f"holder {r['holder']}")
+        check(r["sensor"] == "probe1" and r["basis"] == "instant", "sensor/basis")
+        check(c["id"] == r["id"] and "until" in c, "cleared event repeats the id, has until")
+        check(c["value"] <= 490.0, f"cleared at {c['value']}")
+    rows = influx(url, "SELECT * FROM outfall_alert")
+    check(len(rows) == 2, f"InfluxDB has {len(rows)} alert points, want 2")
+    status = [p for t, p in mqtt_messages(work) if t == "outfall/it-gw-1/status"]
+    check(status and json.loads(status[0])["state"] == "online", "status online")
+
+
+def check_fault(work, url):
+    tel = check_readings(work, url, 8)
+    flow = [m for m in tel if m["sensor"] == "flow1"]
+    probe = [m for m in tel if m["sensor"] == "probe1"]
+    from datetime import datetime
+    ts = [datetime.fromisoformat(m["ts"].replace("Z", "+00:00")).timestamp() for m in flow]
+    gaps = [b - a for a, b in zip(ts, ts[1:])]
+    check(len(flow) >= 8, f"flow1 polled {len(flow)} times while probe1 was silent")
+    if gaps:
+        # interval 1 s; a silent probe1 costs at most 2 x 200 ms once, then 200 ms
+        check(max(gaps) < 1.9, f"flow1 gap {max(gaps):.3f} s while probe1 silent")
+    check(all(all(v["q"] == "no_response" for v in m["values"].values()) for m in probe),
+          "silent probe1 must be reported no_response")
+    check(len(probe) < len(flow) / 2, f"probe1 tried {len(probe)} times: no backoff")
+
+
+def main():
+    mode, work, url = sys.argv[1:4]
+    {"exceed": check_exceed, "fault": check_fault}[mode](work, url)
+    for f in failures:
+        print(f"  FAIL: {f}")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

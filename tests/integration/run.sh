@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# run.sh BUILD - integration tests against real parts: mosquitto and influxd
+# on free loopback ports in a temp dir, the simulator on a socat pty pair,
+# and outfalld. Assertions are on what the broker and InfluxDB received.
+set -u
+BUILD=$(cd "${1:-build}" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+WORK=$(mktemp -d -t outfall-it.XXXXXX)
+. "$HERE/lib.sh"
+passed=0
+failed=0
+trap 'stop_all; rm -rf "$WORK"' EXIT
+
+result() { # result NAME STATUS
+	if [ "$2" -eq 0 ]; then
+		echo "ok - $1"; passed=$((passed + 1))
+	else
+		echo "FAILED - $1 (logs follow)"; failed=$((failed + 1))
+		tail -n 30 "$WORK"/daemon.log "$WORK"/sim.err 2>/dev/null
+	fi
+}
+
+# run_daemon SECONDS: runs outfalld, then SIGTERM; fails unless exit 0 within 5 s.
+run_daemon() {
+	"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" > "$WORK/daemon.log" 2>&1 &
+	local pid=$! t0 t1 rc
+	sleep "$1"
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	wait "$pid"; rc=$?
+	t1=$(date +%s%N)
+	echo "outfalld stopped in $(((t1 - t0) / 1000000)) ms, exit $rc"
+	[ "$rc" -eq 0 ] && [ $(((t1 - t0) / 1000000)) -lt 5000 ]
+}
+
+fresh_run() { # fresh_run: new services' state for one case
+	stop_all
+	rm -rf "$WORK"/*
+	mkdir -p "$WORK/cfg"
+	start_mosquitto && start_influxd || return 1
+	curl -sf -XPOST "$INFLUX_URL/query" --data-urlencode "q=CREATE DATABASE outfall" >/dev/null
+	mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v -t 'outfall/#' > "$WORK/mqtt.log" &
+	remember $!
+}
+
+case_exceed() {
+	fresh_run || return 1
+	start_sim "$WORK/tty" --scenario exceed --param cod --value 650 --after 6 --for 8 \
+		--csv "$WORK/sim.csv" || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	run_daemon 22 || return 1
+	sleep 0.5
+	python3 "$HERE/check.py" exceed "$WORK" "$INFLUX_URL"
+}
+
+case_silent_slave() {
+	fresh_run || return 1
+	start_sim "$WORK/tty" --scenario fault --fault-slave 1 --after 0 --for 0 \
+		--csv "$WORK/sim.csv" || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	run_daemon 12 || return 1
+	sleep 0.5
+	python3 "$HERE/check.py" fault "$WORK" "$INFLUX_URL"
+}
+
+case_bad_config() {
+	local rc
+	mkdir -p "$WORK/bad"
+	MQTT_PORT=1 INFLUX_URL=http://127.0.0.1:1 write_config "$WORK/bad" /dev/null
+	sed -i 's/word_order = "cdab"; },/word_order = "abdc"; },/' "$WORK/bad/outfall.conf"
+	local line; line=$(grep -n '"abdc"' "$WORK/bad/outfall.conf" | cut -d: -f1)
+	"$BUILD/outfalld" -n -c "$WORK/bad/outfall.conf" > /dev/null 2> "$WORK/bad.err"; rc=$?
+	cat "$WORK/bad.err"
+	[ "$rc" -eq 78 ] || { echo "exit $rc, want 78"; return 1; }
+	grep -q "outfall.conf:$line: .*word_order" "$WORK/bad.err" ||
+		{ echo "no file:$line in the message"; return 1; }
+	"$BUILD/outfalld" -c "$WORK/bad/outfall.conf" > /dev/null 2>&1; rc=$?
+	[ "$rc" -eq 78 ] || { echo "daemon exit $rc, want 78"; return 1; }
+}
+
+case_device_appears_later() {
+	fresh_run || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" > "$WORK/daemon.log" 2>&1 &
+	local pid=$!
+	remember $pid
+	sleep 3
+	start_sim "$WORK/tty" --csv "$WORK/sim.csv" || return 1
+	wait_for 40 grep -q '"flow":{"v":[0-9]' "$WORK/mqtt.log" ||
+		{ echo "no reading after the device appeared"; return 1; }
+	grep -q "cannot open" "$WORK/daemon.log" || { echo "missing device not logged"; return 1; }
+	kill -0 $pid
+}
+
+for c in case_bad_config case_exceed case_silent_slave case_device_appears_later; do
+	echo "--- ${c#case_}"
+	$c
+	result "${c#case_}" $?
+done
+echo "integration: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
