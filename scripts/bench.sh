@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# bench.sh BUILD - prints outfall's performance figures (DESIGN §9):
+#  1. in-process pipeline cost per reading (build/bench);
+#  2. the whole daemon against the simulator with both sinks on loopback:
+#     CPU per reading forwarded, private dirty memory and RSS.
+set -u
+BUILD=$(cd "${1:-build}" && pwd)
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+RUN_S=${BENCH_SECONDS:-30}
+WORK=$(mktemp -d -t outfall-bench.XXXXXX)
+. "$TOP/tests/integration/lib.sh"
+trap 'stop_all; rm -rf "$WORK"' EXIT
+
+echo "== pipeline (decode -> compliance -> JSON + line protocol -> queue), in-process"
+(cd "$TOP" && "$BUILD/bench")
+
+echo "== whole daemon: 2 slaves (7 channels) every 1 s over a pty, MQTT + InfluxDB, ${RUN_S} s"
+start_mosquitto && start_influxd || exit 1
+curl -sf -XPOST "$INFLUX_URL/query" --data-urlencode "q=CREATE DATABASE outfall" >/dev/null
+start_sim "$WORK/tty" || exit 1
+mkdir -p "$WORK/cfg"
+write_config "$WORK/cfg" "$WORK/tty"
+"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" 2> "$WORK/daemon.log" &
+PID=$!
+remember $PID
+sleep "$RUN_S"
+TICKS=$(getconf CLK_TCK)
+read -r UT ST < <(awk '{print $14, $15}' "/proc/$PID/stat")
+PD=$(awk '/^Private_Dirty:/ {print $2}' "/proc/$PID/smaps_rollup")
+RSS=$(awk '/^Rss:/ {print $2}' "/proc/$PID/smaps_rollup")
+kill -TERM "$PID"; wait "$PID"
+sleep 1
+N=$(influx_query outfall "SELECT count(value) FROM outfall_reading" |
+	python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]; print(r["series"][0]["values"][0][1] if "series" in r else 0)')
+python3 - "$UT" "$ST" "$TICKS" "$N" "$PD" "$RSS" <<'PY'
+import sys
+ut, st, tck, n, pd, rss = map(int, sys.argv[1:])
+cpu = (ut + st) / tck
+print(f"daemon: {n} readings forwarded to both sinks, {cpu:.2f} s CPU")
+if n:
+    print(f"daemon: {cpu * 1000 / n:.4f} ms CPU per reading (target <= 0.05 ms; collectd ~0.2 ms)")
+print(f"daemon memory: private dirty {pd} kB (target <= 2048 kB), RSS {rss} kB")
+PY
