@@ -86,7 +86,8 @@ struct cfg_limit {
 	double hysteresis_pct; /* default from alerting, 2.0 */
 	int raise_after_s;   /* default from alerting, 0 */
 	int clear_after_s;   /* default from alerting, 0 */
-	int line;            /* line in the permits file */
+	bool from_template;  /* filled in from the permit's template, not written in it */
+	int line;            /* line in the permits file (the permit's, for template limits) */
 };
 
 /* A calendar date, as written in the permit. */
@@ -119,13 +120,18 @@ struct cfg_outlet {
 
 struct cfg_mqtt {
 	bool enabled;        /* a sinks.mqtt section exists */
-	char *uri;           /* tcp://host:port or ssl://host:port */
+	char *uri;           /* tcp:// or mqtt://, ssl:// or mqtts:// (TLS); host[:port] */
 	int qos;             /* telemetry qos 0..2, default 1; alerts always 1 */
 	char *client_id;     /* default "outfall-<gateway id>" */
 	char *username;      /* NULL if none */
 	char *password_file; /* NULL if none */
-	int keepalive_s;     /* default 30 */
-	char *topic_root;    /* default "outfall/<gateway id>" */
+	int keepalive_s;     /* 5..3600, default 30 */
+	char *topic_root;    /* default "outfall/<gateway id>"; no + #, no leading/trailing / */
+	bool tls;            /* a tls group exists (uri must be ssl:// or mqtts://) */
+	char *tls_ca_file;   /* CA bundle; NULL = the system's trust store */
+	char *tls_cert_file; /* client certificate, NULL if none; needs tls_key_file */
+	char *tls_key_file;  /* its private key, NULL if none */
+	bool tls_verify;     /* check the broker's certificate and name; default true */
 };
 
 struct cfg_influx {
@@ -140,7 +146,7 @@ struct cfg_influx {
 	char *password_file; /* v1, optional */
 	int batch_max;       /* points per request, 1..100000, default 5000 */
 	int flush_ms;        /* 10..60000, default 1000 */
-	int timeout_ms;      /* HTTP request timeout, default 10000 */
+	int timeout_ms;      /* HTTP request timeout, 100..300000, default 10000 */
 	bool gzip;           /* default false */
 };
 
@@ -152,7 +158,8 @@ struct cfg_alerting {
 
 struct config {
 	char *path;          /* the gateway file as given */
-	char *permits_path;  /* gateway.permits, resolved relative to path's dir */
+	char *permits_path;  /* gateway.permits (default "permits.conf"), resolved
+			      * relative to path's directory */
 	char *id;            /* gateway.id */
 	char *data_dir;      /* default /var/lib/outfall */
 	char *timezone;      /* default Asia/Shanghai */
@@ -175,8 +182,9 @@ struct config {
  * returns 0 and stores a new config in *out (caller owns it, config_free).
  * On failure writes every error to err, one "file:line: setting: message"
  * per line, returns the number of errors (> 0) and leaves *out untouched.
- * Warnings (unknown settings) go to err too but do not fail the load.
- * Returns -ENOMEM if memory ran out.
+ * Warnings (unknown settings, an ignored hj212 sink, no sinks at all) go to
+ * err too but do not fail the load. err NULL means stderr. Returns -ENOMEM
+ * if memory ran out, -EINVAL when path or out is NULL.
  */
 int config_load(const char *path, struct config **out, FILE *err);
 

@@ -1,0 +1,859 @@
+/*
+ * config.c - config_load() and the machinery under it: reading libconfig
+ * files, "file:line: setting: message" reporting, typed getters that check
+ * as they read, and the acquisition side of the gateway file (gateway,
+ * alerting, buses, sensors and their channels). The permits file, outlets,
+ * sinks and the summary are in config_permits.c.
+ *
+ * Loading never stops at the first mistake: each check reports its own
+ * "file:line: setting: message" and the walk goes on, so an installer on a
+ * ladder at the outlet sees every error in one run. Only a complete,
+ * error-free struct config is handed back.
+ */
+#include "config_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "param.h"
+
+#define PATH_TEXT_MAX 256 /* a setting path: sensors[12].channels[3].word_order */
+#define GATEWAY_ID_MAX 63 /* bytes; the HJ 212 MN and topic levels stay short */
+
+static const char *const root_known[] = { "gateway", "alerting", "buses", "sensors",
+					  "outlets", "sinks", NULL };
+static const char *const gateway_known[] = { "id", "data_dir", "timezone", "permits",
+					     "queue_max", NULL };
+static const char *const alerting_known[] = { "hysteresis_pct", "raise_after_s",
+					      "clear_after_s", NULL };
+static const char *const bus_known[] = { "name", "device", "baud", "parity", "data_bits",
+					 "stop_bits", "timeout_ms", "retries", NULL };
+static const char *const sensor_known[] = { "name", "bus", "driver", "slave", "interval_s",
+					    "channels", NULL };
+static const char *const channel_known[] = { "parameter", "table", "register", "type",
+					     "word_order", "scale", "offset", "range", NULL };
+
+static const char *const parities[] = { "N", "E", "O", NULL };
+static const char *const drivers[] = { "modbus", NULL };
+static const char *const tables[] = { "holding", "input", NULL };
+static const char *const types[] = { "int16", "uint16", "int32", "uint32", "float32",
+				     "float64", NULL };
+static const char *const orders[] = { "abcd", "cdab", "badc", "dcba", NULL };
+static const int bauds[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200 };
+
+/* ---- reporting ---------------------------------------------------------- */
+
+static void __attribute__((format(printf, 4, 5)))
+text_append(char *buf, size_t n, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (*len + 1 >= n)
+		return;
+	va_start(ap, fmt);
+	r = vsnprintf(buf + *len, n - *len, fmt, ap);
+	va_end(ap);
+	/* A truncated path still points the installer at the right place. */
+	if (r < 0)
+		buf[*len] = '\0';
+	else
+		*len = (size_t)r >= n - *len ? n - 1 : *len + (size_t)r;
+}
+
+/* Builds "sensors[0].channels[1].word_order" by walking up to the root. */
+static void setting_path(const config_setting_t *s, char *buf, size_t n, size_t *len)
+{
+	const config_setting_t *p = config_setting_parent(s);
+
+	if (!p)
+		return;
+	setting_path(p, buf, n, len);
+	if (config_setting_is_list(p) || config_setting_is_array(p))
+		text_append(buf, n, len, "[%d]", config_setting_index(s));
+	else
+		text_append(buf, n, len, "%s%s", *len ? "." : "", config_setting_name(s));
+}
+
+static void report(struct cfg_ctx *c, const config_setting_t *at, const char *member,
+		   const char *kind, const char *fmt, va_list ap)
+{
+	char path[PATH_TEXT_MAX] = "";
+	size_t len = 0;
+	const char *file = c->file;
+	unsigned int line = 0;
+
+	/* Point at the member itself when it exists: its line, not its group's. */
+	if (at && member && config_setting_is_group(at) &&
+	    config_setting_get_member(at, member)) {
+		at = config_setting_get_member(at, member);
+		member = NULL;
+	}
+	if (at) {
+		setting_path(at, path, sizeof(path), &len);
+		line = config_setting_source_line(at);
+		if (config_setting_source_file(at))
+			file = config_setting_source_file(at);
+	}
+	if (member)
+		text_append(path, sizeof(path), &len, "%s%s", len ? "." : "", member);
+	/* The root group sits on line 0; line 1 is where an editor should go. */
+	fprintf(c->err, "%s:%u: %s%s%s", file, line ? line : 1, path, len ? ": " : "", kind);
+	vfprintf(c->err, fmt, ap);
+	fputc('\n', c->err);
+}
+
+void cfg_error(struct cfg_ctx *c, const config_setting_t *at, const char *member,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(c, at, member, "", fmt, ap);
+	va_end(ap);
+	c->errors++;
+}
+
+void cfg_warn(struct cfg_ctx *c, const config_setting_t *at, const char *member,
+	      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(c, at, member, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+char *cfg_strdup(struct cfg_ctx *c, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		c->nomem = true;
+	return d;
+}
+
+void *cfg_calloc(struct cfg_ctx *c, size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0)
+		return NULL;
+	p = calloc(n, size);
+	if (!p)
+		c->nomem = true;
+	return p;
+}
+
+/* ---- typed getters ------------------------------------------------------ */
+
+const char *cfg_type_text(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP: return "a group { ... }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: return "an integer";
+	case CONFIG_TYPE_FLOAT: return "a number with a fraction";
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_BOOL: return "true or false";
+	case CONFIG_TYPE_ARRAY: return "an array [ ... ]";
+	case CONFIG_TYPE_LIST: return "a list ( ... )";
+	default: return "nothing";
+	}
+}
+
+void cfg_check_known(struct cfg_ctx *c, const config_setting_t *g, const char *const known[])
+{
+	for (int i = 0; g && i < config_setting_length(g); i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned int)i);
+		const char *name = config_setting_name(m);
+		size_t k = 0;
+
+		while (known[k] && strcmp(known[k], name) != 0)
+			k++;
+		if (!known[k])
+			cfg_warn(c, m, NULL, "unknown setting");
+	}
+}
+
+const config_setting_t *cfg_member(struct cfg_ctx *c, const config_setting_t *g,
+				   const char *name, bool required)
+{
+	const config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
+
+	if (!s && g && required)
+		cfg_error(c, g, name, "missing required setting");
+	return s;
+}
+
+bool cfg_is_group(struct cfg_ctx *c, const config_setting_t *s)
+{
+	if (config_setting_is_group(s))
+		return true;
+	cfg_error(c, s, NULL, "expected a group { ... }, found %s", cfg_type_text(s));
+	return false;
+}
+
+const config_setting_t *cfg_group_list(struct cfg_ctx *c, const config_setting_t *g,
+				       const char *name, bool required)
+{
+	const config_setting_t *s = cfg_member(c, g, name, required);
+
+	if (!s || config_setting_is_list(s))
+		return s;
+	/* libconfig spells an empty list [] as readily as () */
+	if (config_setting_is_array(s) && config_setting_length(s) == 0)
+		return s;
+	cfg_error(c, s, NULL, "expected a list ( { ... }, ... ), found %s", cfg_type_text(s));
+	return NULL;
+}
+
+int cfg_int(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool required,
+	    long long lo, long long hi, const char *unit, int *v)
+{
+	const config_setting_t *s = cfg_member(c, g, name, required);
+	long long x;
+
+	if (!s)
+		return required && g ? -1 : 0;
+	if (config_setting_type(s) == CONFIG_TYPE_INT) {
+		x = config_setting_get_int(s);
+	} else if (config_setting_type(s) == CONFIG_TYPE_INT64) {
+		x = config_setting_get_int64(s);
+	} else {
+		cfg_error(c, s, NULL, "expected an integer, found %s", cfg_type_text(s));
+		return -1;
+	}
+	if (x < lo || x > hi) {
+		cfg_error(c, s, NULL, "%lld out of range %lld..%lld%s%s", x, lo, hi,
+			  *unit ? " " : "", unit);
+		return -1;
+	}
+	*v = (int)x;
+	return 1;
+}
+
+int cfg_number(struct cfg_ctx *c, const config_setting_t *s, double *v)
+{
+	double x;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT: x = config_setting_get_int(s); break;
+	case CONFIG_TYPE_INT64: x = (double)config_setting_get_int64(s); break;
+	case CONFIG_TYPE_FLOAT: x = config_setting_get_float(s); break;
+	default:
+		cfg_error(c, s, NULL, "expected a number, found %s", cfg_type_text(s));
+		return -1;
+	}
+	if (!isfinite(x)) {
+		cfg_error(c, s, NULL, "%g is not a finite number", x);
+		return -1;
+	}
+	*v = x;
+	return 1;
+}
+
+int cfg_float(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool required,
+	      double *v)
+{
+	const config_setting_t *s = cfg_member(c, g, name, required);
+
+	if (!s)
+		return required && g ? -1 : 0;
+	return cfg_number(c, s, v);
+}
+
+int cfg_bool(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool *v)
+{
+	const config_setting_t *s = cfg_member(c, g, name, CFG_OPTIONAL);
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		cfg_error(c, s, NULL, "expected true or false, found %s", cfg_type_text(s));
+		return -1;
+	}
+	*v = config_setting_get_bool(s);
+	return 1;
+}
+
+/* Strict UTF-8: what MQTT topics and JSON demand. Permits prepared on an
+ * office PC often arrive in GBK, which would corrupt every alert. */
+static bool utf8_valid(const unsigned char *p)
+{
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+			: (*p & 0xf8) == 0xf0 ? 3 : -1;
+		unsigned int cp;
+
+		if (n < 0)
+			return false;
+		cp = n == 0 ? *p : *p & (0x3fu >> n);
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+int cfg_string(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool required,
+	       char **v)
+{
+	const config_setting_t *s = cfg_member(c, g, name, required);
+	const char *str;
+	char *copy;
+
+	if (!s)
+		return required && g ? -1 : 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cfg_error(c, s, NULL, "expected a string, found %s", cfg_type_text(s));
+		return -1;
+	}
+	str = config_setting_get_string(s);
+	if (!*str) {
+		cfg_error(c, s, NULL, "must not be empty");
+		return -1;
+	}
+	if (!utf8_valid((const unsigned char *)str)) {
+		cfg_error(c, s, NULL, "is not valid UTF-8 (save the file as UTF-8)");
+		return -1;
+	}
+	copy = cfg_strdup(c, str);
+	if (!copy)
+		return -1;
+	free(*v);
+	*v = copy;
+	return 1;
+}
+
+/* "a, b or c" */
+static void names_text(const char *const names[], char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; names[i]; i++)
+		text_append(buf, n, &len, "%s%s", i == 0 ? "" : names[i + 1] ? ", " : " or ",
+			    names[i]);
+}
+
+int cfg_enum(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool required,
+	     const char *const names[], const char *what, int *v)
+{
+	char *str = NULL;
+	char expected[160];
+	int r = cfg_string(c, g, name, required, &str);
+
+	if (r <= 0)
+		return r;
+	for (int i = 0; names[i]; i++) {
+		if (strcmp(names[i], str) == 0) {
+			*v = i;
+			free(str);
+			return 1;
+		}
+	}
+	names_text(names, expected, sizeof(expected));
+	cfg_error(c, g, name, "unknown %s \"%s\" (expected %s)", what, str, expected);
+	free(str);
+	return -1;
+}
+
+bool cfg_name_ok(struct cfg_ctx *c, const config_setting_t *g, const char *member,
+		 const char *name, size_t max)
+{
+	size_t n = strlen(name);
+
+	if (n > max) {
+		cfg_error(c, g, member, "\"%s\" is %zu bytes, longer than %zu", name, n, max);
+		return false;
+	}
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p == '/' || *p == '+' || *p == '#') {
+			cfg_error(c, g, member, "\"%s\" contains '%c', which MQTT topics and "
+				  "InfluxDB tags cannot carry", name, *p);
+			return false;
+		}
+		if (*p <= ' ' || *p == 0x7f) {
+			cfg_error(c, g, member, "\"%s\" contains whitespace or a control character "
+				  "(0x%02x), which MQTT topics and InfluxDB tags cannot carry",
+				  name, *p);
+			return false;
+		}
+	}
+	return true;
+}
+
+int cfg_find_name(const void *base, size_t n, size_t stride, size_t off, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++) {
+		const char *s = *(char *const *)((const char *)base + i * stride + off);
+
+		if (s && strcmp(s, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+void cfg_debounce(struct cfg_ctx *c, const config_setting_t *g, double *hysteresis_pct,
+		  int *raise_after_s, int *clear_after_s)
+{
+	double h;
+
+	if (cfg_float(c, g, "hysteresis_pct", CFG_OPTIONAL, &h) > 0) {
+		if (h < 0 || h > 50)
+			cfg_error(c, g, "hysteresis_pct", "%g out of range 0..50 %%", h);
+		else
+			*hysteresis_pct = h;
+	}
+	cfg_int(c, g, "raise_after_s", CFG_OPTIONAL, 0, 86400, "s", raise_after_s);
+	cfg_int(c, g, "clear_after_s", CFG_OPTIONAL, 0, 86400, "s", clear_after_s);
+}
+
+/* ---- gateway and alerting ----------------------------------------------- */
+
+static void check_timezone(struct cfg_ctx *c, const config_setting_t *g, const char *tz)
+{
+	const char *dir = getenv("TZDIR"); /* glibc looks there first too */
+	char path[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (!dir || !*dir)
+		dir = "/usr/share/zoneinfo";
+	n = snprintf(path, sizeof(path), "%s/%s", dir, tz);
+	if (tz[0] == '/' || strstr(tz, "..") || n < 0 || (size_t)n >= sizeof(path) ||
+	    stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		cfg_error(c, g, "timezone", "unknown time zone \"%s\" (no such zone under %s)",
+			  tz, dir);
+}
+
+/* A relative gateway.permits is taken from the gateway file's directory, so
+ * /etc/outfall/outfall.conf with permits = "permits.conf" works from any cwd. */
+static char *resolve_permits(struct cfg_ctx *c, const char *gw_path, const char *p)
+{
+	const char *slash = strrchr(gw_path, '/');
+	char *r;
+
+	if (p[0] == '/' || !slash)
+		return cfg_strdup(c, p);
+	if (asprintf(&r, "%.*s%s", (int)(slash - gw_path + 1), gw_path, p) < 0) {
+		c->nomem = true;
+		return NULL;
+	}
+	return r;
+}
+
+static void parse_gateway(struct cfg_ctx *c, struct config *cfg, const config_setting_t *g)
+{
+	char *permits = NULL;
+
+	cfg_check_known(c, g, gateway_known);
+	if (cfg_string(c, g, "id", CFG_REQUIRED, &cfg->id) > 0)
+		cfg_name_ok(c, g, "id", cfg->id, GATEWAY_ID_MAX);
+	if (cfg_string(c, g, "data_dir", CFG_OPTIONAL, &cfg->data_dir) > 0 &&
+	    cfg->data_dir[0] != '/')
+		cfg_error(c, g, "data_dir", "\"%s\" must be an absolute path", cfg->data_dir);
+	if (cfg_string(c, g, "timezone", CFG_OPTIONAL, &cfg->timezone) >= 0 && cfg->timezone)
+		check_timezone(c, g, cfg->timezone);
+	cfg_int(c, g, "queue_max", CFG_OPTIONAL, 16, 65536, "records", &cfg->queue_max);
+	cfg_string(c, g, "permits", CFG_OPTIONAL, &permits);
+	cfg->permits_path = resolve_permits(c, cfg->path, permits ? permits : "permits.conf");
+	free(permits);
+}
+
+static void parse_alerting(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root)
+{
+	const config_setting_t *g = cfg_member(c, root, "alerting", CFG_OPTIONAL);
+
+	cfg->alerting.hysteresis_pct = 2.0;
+	if (!g || !cfg_is_group(c, g))
+		return;
+	cfg_check_known(c, g, alerting_known);
+	cfg_debounce(c, g, &cfg->alerting.hysteresis_pct, &cfg->alerting.raise_after_s,
+		     &cfg->alerting.clear_after_s);
+}
+
+/* ---- buses -------------------------------------------------------------- */
+
+static void parse_bus(struct cfg_ctx *c, const config_setting_t *g, struct cfg_bus *b)
+{
+	int parity = 0;
+	size_t i = 0;
+
+	b->baud = 9600;
+	b->data_bits = 8;
+	b->stop_bits = 1;
+	b->timeout_ms = 500;
+	b->retries = 2;
+	cfg_check_known(c, g, bus_known);
+	if (cfg_string(c, g, "name", CFG_REQUIRED, &b->name) > 0)
+		cfg_name_ok(c, g, "name", b->name, CFG_NAME_MAX);
+	cfg_string(c, g, "device", CFG_REQUIRED, &b->device);
+	if (cfg_int(c, g, "baud", CFG_OPTIONAL, INT_MIN, INT_MAX, "", &b->baud) > 0) {
+		while (i < sizeof(bauds) / sizeof(bauds[0]) && bauds[i] != b->baud)
+			i++;
+		if (i == sizeof(bauds) / sizeof(bauds[0]))
+			cfg_error(c, g, "baud", "%d is not a supported rate (expected 1200, 2400, "
+				  "4800, 9600, 19200, 38400, 57600 or 115200)", b->baud);
+	}
+	cfg_enum(c, g, "parity", CFG_OPTIONAL, parities, "parity", &parity);
+	b->parity = "NEO"[parity];
+	cfg_int(c, g, "data_bits", CFG_OPTIONAL, 5, 8, "bits", &b->data_bits);
+	cfg_int(c, g, "stop_bits", CFG_OPTIONAL, 1, 2, "bits", &b->stop_bits);
+	cfg_int(c, g, "timeout_ms", CFG_OPTIONAL, 10, 10000, "ms", &b->timeout_ms);
+	cfg_int(c, g, "retries", CFG_OPTIONAL, 0, 10, "", &b->retries);
+}
+
+static void parse_buses(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root)
+{
+	const config_setting_t *l = cfg_group_list(c, root, "buses", CFG_OPTIONAL);
+	size_t n = l ? (size_t)config_setting_length(l) : 0;
+
+	cfg->buses = cfg_calloc(c, n, sizeof(*cfg->buses));
+	if (!cfg->buses)
+		return;
+	cfg->n_buses = n;
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, (unsigned int)i);
+		struct cfg_bus *b = &cfg->buses[i];
+		int j;
+
+		b->line = (int)config_setting_source_line(g);
+		if (!cfg_is_group(c, g))
+			continue;
+		parse_bus(c, g, b);
+		j = CFG_FIND(cfg->buses, i, struct cfg_bus, name, b->name);
+		if (j >= 0)
+			cfg_error(c, g, "name", "\"%s\" is already the name of buses[%d]",
+				  b->name, j);
+		j = CFG_FIND(cfg->buses, i, struct cfg_bus, device, b->device);
+		if (j >= 0)
+			cfg_error(c, g, "device", "%s is already used by buses[%d] (%s); one bus "
+				  "per port", b->device, j, cfg->buses[j].name);
+	}
+}
+
+/* ---- sensors and channels ----------------------------------------------- */
+
+static int type_words(enum value_type t)
+{
+	return t <= VT_UINT16 ? 1 : t == VT_FLOAT64 ? 4 : 2;
+}
+
+static void parse_range(struct cfg_ctx *c, const config_setting_t *g, struct cfg_channel *ch)
+{
+	const config_setting_t *r = cfg_member(c, g, "range", CFG_OPTIONAL);
+	double lo, hi;
+	int bad;
+
+	if (!r)
+		return;
+	if (!(config_setting_is_array(r) || config_setting_is_list(r)) ||
+	    config_setting_length(r) != 2) {
+		cfg_error(c, r, NULL, "expected [min, max], two numbers");
+		return;
+	}
+	bad = cfg_number(c, config_setting_get_elem(r, 0), &lo) < 0;
+	bad |= cfg_number(c, config_setting_get_elem(r, 1), &hi) < 0;
+	if (bad)
+		return;
+	if (!(lo < hi)) {
+		cfg_error(c, r, NULL, "min %g is not below max %g", lo, hi);
+		return;
+	}
+	ch->has_range = true;
+	ch->range_min = lo;
+	ch->range_max = hi;
+}
+
+static void parse_channel(struct cfg_ctx *c, const config_setting_t *g, struct cfg_channel *ch)
+{
+	char *name = NULL;
+	int v;
+
+	cfg_check_known(c, g, channel_known);
+	if (cfg_string(c, g, "parameter", CFG_REQUIRED, &name) > 0) {
+		ch->param = param_from_name(name);
+		if (ch->param < 0)
+			cfg_error(c, g, "parameter", "unknown parameter \"%s\" (expected one "
+				  "of %s)", name, param_all_names());
+	}
+	free(name);
+	if (cfg_enum(c, g, "table", CFG_OPTIONAL, tables, "table", &v) > 0)
+		ch->table = v;
+	if (cfg_enum(c, g, "type", CFG_OPTIONAL, types, "type", &v) > 0)
+		ch->type = v;
+	if (cfg_enum(c, g, "word_order", CFG_OPTIONAL, orders, "word order", &v) > 0)
+		ch->order = v;
+	if (cfg_int(c, g, "register", CFG_REQUIRED, 0, 65535, "", &v) > 0) {
+		ch->reg = v;
+		if (v + type_words(ch->type) > 65536)
+			cfg_error(c, g, "register", "%d holds a %s of %d registers, which runs "
+				  "past 65535", v, types[ch->type], type_words(ch->type));
+	}
+	if (cfg_float(c, g, "scale", CFG_OPTIONAL, &ch->scale) > 0 && ch->scale == 0)
+		cfg_error(c, g, "scale", "must not be 0 (every reading would be the offset)");
+	cfg_float(c, g, "offset", CFG_OPTIONAL, &ch->offset);
+	parse_range(c, g, ch);
+}
+
+/* Two channels of one sensor reading the same register would decode one
+ * value twice under different names: almost always a copy-paste slip. */
+static void check_channel_clash(struct cfg_ctx *c, const config_setting_t *g,
+				const struct cfg_sensor *s, size_t i)
+{
+	const struct cfg_channel *ch = &s->channels[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct cfg_channel *o = &s->channels[j];
+
+		if (ch->param >= 0 && o->param == ch->param)
+			cfg_error(c, g, "parameter", "\"%s\" is already read by channels[%zu]",
+				  param_name(ch->param), j);
+		if (ch->reg < 0 || o->reg < 0 || o->table != ch->table ||
+		    ch->reg >= o->reg + type_words(o->type) ||
+		    o->reg >= ch->reg + type_words(ch->type))
+			continue;
+		cfg_error(c, g, "register", "%s registers %d..%d overlap channels[%zu] (%s, "
+			  "registers %d..%d)", tables[ch->table], ch->reg,
+			  ch->reg + type_words(ch->type) - 1, j, param_name(o->param), o->reg,
+			  o->reg + type_words(o->type) - 1);
+	}
+}
+
+static void parse_channels(struct cfg_ctx *c, const config_setting_t *g, struct cfg_sensor *s)
+{
+	const config_setting_t *l = cfg_group_list(c, g, "channels", CFG_REQUIRED);
+	size_t n = l ? (size_t)config_setting_length(l) : 0;
+
+	if (l && (n < 1 || n > CFG_MAX_CHANNELS))
+		cfg_error(c, l, NULL, "%zu channels, expected 1..%d", n, CFG_MAX_CHANNELS);
+	s->channels = cfg_calloc(c, n, sizeof(*s->channels));
+	if (!s->channels)
+		return;
+	s->n_channels = n;
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
+		struct cfg_channel *ch = &s->channels[i];
+
+		*ch = (struct cfg_channel){ .param = -1, .reg = -1, .type = VT_FLOAT32,
+					    .scale = 1.0,
+					    .line = (int)config_setting_source_line(e) };
+		if (!cfg_is_group(c, e))
+			continue;
+		parse_channel(c, e, ch);
+		check_channel_clash(c, e, s, i);
+	}
+}
+
+static void parse_sensor(struct cfg_ctx *c, const struct config *cfg,
+			 const config_setting_t *g, struct cfg_sensor *s)
+{
+	char *bus = NULL;
+	int driver;
+
+	s->interval_s = 10;
+	cfg_check_known(c, g, sensor_known);
+	if (cfg_string(c, g, "name", CFG_REQUIRED, &s->name) > 0)
+		cfg_name_ok(c, g, "name", s->name, CFG_NAME_MAX);
+	if (cfg_string(c, g, "bus", CFG_REQUIRED, &bus) > 0) {
+		s->bus = CFG_FIND(cfg->buses, cfg->n_buses, struct cfg_bus, name, bus);
+		if (s->bus < 0)
+			cfg_error(c, g, "bus", "no bus named \"%s\" in buses", bus);
+	}
+	free(bus);
+	if (cfg_enum(c, g, "driver", CFG_OPTIONAL, drivers, "driver", &driver) > 0)
+		s->driver = driver;
+	cfg_int(c, g, "slave", CFG_REQUIRED, 1, 247, "", &s->slave);
+	cfg_int(c, g, "interval_s", CFG_OPTIONAL, 1, 86400, "s", &s->interval_s);
+	parse_channels(c, g, s);
+}
+
+static void parse_sensors(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root)
+{
+	const config_setting_t *l = cfg_group_list(c, root, "sensors", CFG_OPTIONAL);
+	size_t n = l ? (size_t)config_setting_length(l) : 0;
+
+	cfg->sensors = cfg_calloc(c, n, sizeof(*cfg->sensors));
+	if (!cfg->sensors)
+		return;
+	cfg->n_sensors = n;
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, (unsigned int)i);
+		struct cfg_sensor *s = &cfg->sensors[i];
+		int j;
+
+		*s = (struct cfg_sensor){ .bus = -1, .outlet = -1,
+					  .line = (int)config_setting_source_line(g) };
+		if (!cfg_is_group(c, g))
+			continue;
+		parse_sensor(c, cfg, g, s);
+		j = CFG_FIND(cfg->sensors, i, struct cfg_sensor, name, s->name);
+		if (j >= 0)
+			cfg_error(c, g, "name", "\"%s\" is already the name of sensors[%d]",
+				  s->name, j);
+		for (j = 0; s->bus >= 0 && s->slave > 0 && j < (int)i; j++)
+			if (cfg->sensors[j].bus == s->bus && cfg->sensors[j].slave == s->slave)
+				cfg_error(c, g, "slave", "%d on bus %s is already sensors[%d] (%s)",
+					  s->slave, cfg->buses[s->bus].name, j,
+					  cfg->sensors[j].name);
+	}
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+/* Reads path into lc. A file that cannot be opened is reported at from (the
+ * setting naming it) when there is one. */
+static bool read_file(struct cfg_ctx *c, config_t *lc, const char *path,
+		      const config_setting_t *from, const char *member)
+{
+	FILE *f = fopen(path, "re");
+	int ok, e = errno;
+
+	if (!f && from) {
+		cfg_error(c, from, member, "cannot read \"%s\": %s", path, strerror(e));
+		return false;
+	}
+	if (!f) {
+		fprintf(c->err, "%s: cannot read: %s\n", path, strerror(e));
+		c->errors++;
+		return false;
+	}
+	ok = config_read(lc, f);
+	fclose(f);
+	if (!ok) {
+		fprintf(c->err, "%s:%d: syntax error: %s\n",
+			config_error_file(lc) ? config_error_file(lc) : path,
+			config_error_line(lc), config_error_text(lc));
+		c->errors++;
+	}
+	return ok;
+}
+
+static bool load_permits(struct cfg_ctx *c, struct config *cfg, config_t *lc,
+			 const config_setting_t *gw)
+{
+	const config_setting_t *at = gw ? config_setting_get_member(gw, "permits") : NULL;
+	bool usable;
+
+	if (!cfg->permits_path ||
+	    !read_file(c, lc, cfg->permits_path, at ? at : gw, at ? NULL : "permits"))
+		return false;
+	c->file = cfg->permits_path;
+	usable = cfg_permits_parse(c, cfg, config_root_setting(lc));
+	c->file = cfg->path;
+	return usable;
+}
+
+static void parse_gateway_file(struct cfg_ctx *c, struct config *cfg, config_t *gw,
+			       config_t *pm)
+{
+	const config_setting_t *root = config_root_setting(gw);
+	const config_setting_t *g;
+	bool permits_read;
+
+	cfg_check_known(c, root, root_known);
+	g = cfg_member(c, root, "gateway", CFG_REQUIRED);
+	if (g && !cfg_is_group(c, g))
+		g = NULL;
+	parse_gateway(c, cfg, g);
+	parse_alerting(c, cfg, root);
+	permits_read = load_permits(c, cfg, pm, g);
+	parse_buses(c, cfg, root);
+	parse_sensors(c, cfg, root);
+	cfg_outlets_parse(c, cfg, root, permits_read);
+	cfg_sinks_parse(c, cfg, root);
+}
+
+int config_load(const char *path, struct config **out, FILE *err)
+{
+	struct cfg_ctx c = { .err = err ? err : stderr, .file = path };
+	struct config *cfg;
+	config_t gw, pm;
+
+	if (!path || !out)
+		return -EINVAL;
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	cfg->path = cfg_strdup(&c, path);
+	cfg->data_dir = cfg_strdup(&c, "/var/lib/outfall");
+	cfg->timezone = cfg_strdup(&c, "Asia/Shanghai");
+	cfg->queue_max = 1024;
+	cfg->mqtt.tls_verify = true;
+	config_init(&gw);
+	config_init(&pm);
+	if (!c.nomem && read_file(&c, &gw, path, NULL, NULL))
+		parse_gateway_file(&c, cfg, &gw, &pm);
+	config_destroy(&pm);
+	config_destroy(&gw);
+	if (c.nomem || c.errors) {
+		config_free(cfg);
+		return c.nomem ? -ENOMEM : c.errors;
+	}
+	*out = cfg;
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_buses; i++) {
+		free(cfg->buses[i].name);
+		free(cfg->buses[i].device);
+	}
+	for (size_t i = 0; i < cfg->n_sensors; i++) {
+		free(cfg->sensors[i].name);
+		free(cfg->sensors[i].channels);
+	}
+	for (size_t i = 0; i < cfg->n_outlets; i++) {
+		free(cfg->outlets[i].id);
+		free(cfg->outlets[i].sensors);
+	}
+	cfg_permits_free(cfg);
+	cfg_sinks_free(cfg);
+	free(cfg->buses);
+	free(cfg->sensors);
+	free(cfg->outlets);
+	free(cfg->path);
+	free(cfg->permits_path);
+	free(cfg->id);
+	free(cfg->data_dir);
+	free(cfg->timezone);
+	free(cfg);
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+int config_find_sensor(const struct config *cfg, const char *name)
+{
+	return CFG_FIND(cfg->sensors, cfg->n_sensors, struct cfg_sensor, name, name);
+}
+
+int config_find_outlet(const struct config *cfg, const char *id)
+{
+	return CFG_FIND(cfg->outlets, cfg->n_outlets, struct cfg_outlet, id, id);
+}
+
+const char *config_type_name(enum value_type t)
+{
+	return t >= VT_INT16 && t <= VT_FLOAT64 ? types[t] : "?";
+}
+
+const char *config_order_name(enum word_order o)
+{
+	return o >= WO_ABCD && o <= WO_DCBA ? orders[o] : "?";
+}
