@@ -12,7 +12,10 @@ WORK=$(mktemp -d -t outfall-bench.XXXXXX)
 trap 'stop_all; rm -rf "$WORK"' EXIT
 
 echo "== pipeline (decode -> compliance -> JSON + line protocol -> queue), in-process"
-(cd "$TOP" && "$BUILD/bench")
+mkdir -p "$WORK/example"
+cp "$TOP/config/outfall.conf.example" "$WORK/example/outfall.conf"
+cp "$TOP/config/permits.conf.example" "$WORK/example/permits.conf"
+"$BUILD/bench" "$WORK/example/outfall.conf"
 
 echo "== whole daemon: 2 slaves (7 channels) every 1 s over a pty, MQTT + InfluxDB, ${RUN_S} s"
 start_mosquitto && start_influxd || exit 1
