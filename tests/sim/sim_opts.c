@@ -1,0 +1,359 @@
+/* sim_opts.c - command line of outfall-sim: parse, check, --help. */
+#include "sim_opts.h"
+
+#include <errno.h>
+#include <float.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_pty.h"
+
+#define SIM_MAX_SECONDS 31536000.0 /* a year: any longer is a typo */
+
+enum sim_opt {
+	OPT_DEVICE = 256, OPT_PTY, OPT_BAUD, OPT_PARITY, OPT_SLAVE_PROBE,
+	OPT_SLAVE_FLOW, OPT_SEED, OPT_SCENARIO, OPT_PARAM, OPT_VALUE, OPT_AFTER,
+	OPT_FOR, OPT_FAULT_SLAVE, OPT_EVERY, OPT_DURATION, OPT_CSV,
+};
+
+#define SEEN(opt) (1u << ((opt) - OPT_DEVICE))
+
+static const struct option sim_long_opts[] = {
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "pty", required_argument, NULL, OPT_PTY },
+	{ "baud", required_argument, NULL, OPT_BAUD },
+	{ "parity", required_argument, NULL, OPT_PARITY },
+	{ "slave-probe", required_argument, NULL, OPT_SLAVE_PROBE },
+	{ "slave-flow", required_argument, NULL, OPT_SLAVE_FLOW },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "scenario", required_argument, NULL, OPT_SCENARIO },
+	{ "param", required_argument, NULL, OPT_PARAM },
+	{ "value", required_argument, NULL, OPT_VALUE },
+	{ "after", required_argument, NULL, OPT_AFTER },
+	{ "for", required_argument, NULL, OPT_FOR },
+	{ "fault-slave", required_argument, NULL, OPT_FAULT_SLAVE },
+	{ "every", required_argument, NULL, OPT_EVERY },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "csv", required_argument, NULL, OPT_CSV },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char sim_help[] =
+	"Usage: outfall-sim (--device TTY | --pty LINK) [options]\n"
+	"\n"
+	"Modbus RTU slave simulator: a water-quality probe and an electromagnetic\n"
+	"flow meter on one serial bus, for integration tests, the demo and the\n"
+	"bench. Prints a 'ready' line on stdout once it serves requests.\n"
+	"\n"
+	"Serial line (8 data bits, 1 stop bit):\n"
+	"  --device TTY      serve on an existing tty, e.g. one end of a socat pty pair\n"
+	"  --pty LINK        run 'socat -d -d pty,raw,echo=0,link=LINK\n"
+	"                    pty,raw,echo=0,link=LINK.sim', serve LINK.sim, print\n"
+	"                    'pty: LINK' once ready; the daemon opens LINK. socat is\n"
+	"                    stopped on exit. Stale symlinks at LINK and LINK.sim are\n"
+	"                    replaced. LINK: letters, digits and . _ - / + only\n"
+	"  --baud N          1200 2400 4800 9600 19200 38400 57600 115200 (9600)\n"
+	"  --parity N|E|O    parity (N)\n"
+	"\n"
+	"Slaves (1..247, distinct; function 03 and 04 read the same map):\n"
+	"  --slave-probe N   water-quality probe id (1). float32 abcd at wire\n"
+	"                    address 0 cod mg/L, 2 ph, 4 nh3n mg/L, 6 tp mg/L, 8 temp degC\n"
+	"  --slave-flow N    flow meter id (2), the '0x1010' map: 0x1010 flow m3/h and\n"
+	"                    0x1012 velocity m/s (float32 cdab), 0x1018 total integer\n"
+	"                    part m3 (int32 cdab), 0x101A total fraction (float32 cdab),\n"
+	"                    0x101E flow unit = 5 (m3/h), 0x1021 total unit = 1 (m3),\n"
+	"                    0x1024 empty-pipe alarm = 0, 0x1025 system alarm = 0\n"
+	"  Other slave ids get no answer; other registers get exception 02, a\n"
+	"  count outside 1..125 exception 03, other functions exception 01.\n"
+	"\n"
+	"Values (deterministic from the seed and the time since 'ready'):\n"
+	"  --seed N          seed of the curves and the jitter (1)\n"
+	"  Normal ranges: cod 180..260, ph 7.0..7.6, nh3n 20..30, tp 2..4,\n"
+	"  temp 18..22, flow 3..6 m3/h; velocity from flow in a DN50 pipe; the\n"
+	"  total integrates flow from 12345 m3.\n"
+	"\n"
+	"Scenarios:\n"
+	"  --scenario S      normal | exceed | fault | garbage (normal)\n"
+	"  --after S         exceed, fault: start, seconds after 'ready' (10)\n"
+	"  --for S           exceed, fault: length in seconds, 0 = to the end (20)\n"
+	"  --param NAME      exceed: cod ph nh3n tp temp flow velocity (cod)\n"
+	"  --value V         exceed: value served meanwhile, with jitter of at most\n"
+	"                    +0.2 % of |V| (650)\n"
+	"  --fault-slave N   fault: slave id that falls silent (the probe's id)\n"
+	"  --every K         garbage: spoil every K-th data reply, alternately by\n"
+	"                    flipping a bit of its CRC and by sending random bytes\n"
+	"                    instead (3); exception replies are never spoiled\n"
+	"\n"
+	"Output:\n"
+	"  --csv FILE        append 'wall_ms,slave,function,register,name,value' for\n"
+	"                    every value in a good data reply (header when the file\n"
+	"                    is empty; flushed per reply): wall-clock ms, slave id,\n"
+	"                    function 3 or 4, the value's first wire address in\n"
+	"                    decimal, its name, and the value: floats as %.9g of\n"
+	"                    the float32 served, integers as integers. Silent and\n"
+	"                    spoiled replies are not logged\n"
+	"  --duration S      exit 0 after S seconds (default: until SIGTERM, SIGINT\n"
+	"                    or SIGHUP, which also exit 0)\n"
+	"  -v, --verbose     debug lines on stderr: silences, exceptions, faults,\n"
+	"                    spoiled replies, dropped frames\n"
+	"  -h, --help        this text\n"
+	"\n"
+	"Exit status: 0 stopped cleanly, 1 runtime failure (e.g. no such device),\n"
+	"64 usage error.\n";
+
+static int __attribute__((format(printf, 1, 2))) sim_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("outfall-sim: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'outfall-sim --help'.\n", stderr);
+	return -EINVAL;
+}
+
+static int sim_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int sim_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int sim_parse_seed(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int sim_opt_int(const char *name, const char *arg, long min, long max, int *out)
+{
+	long v;
+
+	if (sim_parse_long(arg, min, max, &v) < 0)
+		return sim_usage_error("--%s: expected an integer %ld..%ld, got '%s'",
+				       name, min, max, arg);
+	*out = (int)v;
+	return 0;
+}
+
+static int sim_opt_seconds(const char *name, const char *arg, double min, double *out)
+{
+	if (sim_parse_double(arg, min, SIM_MAX_SECONDS, out) < 0 || *out < min)
+		return sim_usage_error("--%s: expected seconds %g..%.0f, got '%s'",
+				       name, min, SIM_MAX_SECONDS, arg);
+	return 0;
+}
+
+static int sim_opt_baud(const char *arg, int *out)
+{
+	static const long rates[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200 };
+	long v;
+
+	if (sim_parse_long(arg, 0, 1000000, &v) == 0)
+		for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+			if (v == rates[i]) {
+				*out = (int)v;
+				return 0;
+			}
+	return sim_usage_error("--baud: unsupported rate '%s'", arg);
+}
+
+static int sim_opt_scenario(const char *arg, enum sim_scenario *out)
+{
+	static const char *const names[] = {
+		[SIM_NORMAL] = "normal", [SIM_EXCEED] = "exceed",
+		[SIM_FAULT] = "fault", [SIM_GARBAGE] = "garbage",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(arg, names[i]) == 0) {
+			*out = (enum sim_scenario)i;
+			return 0;
+		}
+	return sim_usage_error("--scenario: expected normal, exceed, fault or garbage, got '%s'",
+			       arg);
+}
+
+static int sim_opt_parity(const char *arg, char *out)
+{
+	if (strcmp(arg, "N") != 0 && strcmp(arg, "E") != 0 && strcmp(arg, "O") != 0)
+		return sim_usage_error("--parity: expected N, E or O, got '%s'", arg);
+	*out = arg[0];
+	return 0;
+}
+
+/* The options whose checks do not fit the helpers above. */
+static int sim_opt_other(struct sim_opts *o, int opt, const char *arg)
+{
+	int every = 0;
+
+	switch (opt) {
+	case OPT_SEED:
+		if (sim_parse_seed(arg, &o->seed) < 0)
+			return sim_usage_error("--seed: expected an unsigned 64-bit integer, "
+					       "got '%s'", arg);
+		return 0;
+	case OPT_PARAM:
+		o->exceed_param = sim_param_lookup_process(arg);
+		if (o->exceed_param < 0)
+			return sim_usage_error("--param: expected cod, ph, nh3n, tp, temp, flow "
+					       "or velocity, got '%s'", arg);
+		return 0;
+	case OPT_VALUE:
+		if (sim_parse_double(arg, -(double)FLT_MAX, (double)FLT_MAX,
+				     &o->exceed_value) < 0)
+			return sim_usage_error("--value: expected a number a float32 can hold, "
+					       "got '%s'", arg);
+		return 0;
+	case OPT_EVERY:
+		if (sim_opt_int("every", arg, 1, 1000000, &every) < 0)
+			return -EINVAL;
+		o->every = (unsigned int)every;
+		return 0;
+	}
+	return sim_usage_error("unhandled option %d", opt);
+}
+
+static int sim_opt_apply(struct sim_opts *o, int opt, const char *arg)
+{
+	int *id = o->slave_id;
+
+	switch (opt) {
+	case OPT_DEVICE: o->device = arg; return 0;
+	case OPT_PTY: o->pty_link = arg; return 0;
+	case OPT_CSV: o->csv_path = arg; return 0;
+	case OPT_BAUD: return sim_opt_baud(arg, &o->baud);
+	case OPT_PARITY: return sim_opt_parity(arg, &o->parity);
+	case OPT_SLAVE_PROBE: return sim_opt_int("slave-probe", arg, 1, 247, &id[SIM_PROBE]);
+	case OPT_SLAVE_FLOW: return sim_opt_int("slave-flow", arg, 1, 247, &id[SIM_FLOWMETER]);
+	case OPT_FAULT_SLAVE: return sim_opt_int("fault-slave", arg, 1, 247, &o->fault_slave);
+	case OPT_SCENARIO: return sim_opt_scenario(arg, &o->scenario);
+	case OPT_AFTER: return sim_opt_seconds("after", arg, 0.0, &o->after_s);
+	case OPT_FOR: return sim_opt_seconds("for", arg, 0.0, &o->for_s);
+	case OPT_DURATION: return sim_opt_seconds("duration", arg, 0.001, &o->duration_s);
+	}
+	return sim_opt_other(o, opt, arg);
+}
+
+/* Options that only make sense with some scenarios. */
+static int sim_opts_scope(const struct sim_opts *o, unsigned int seen)
+{
+	static const struct sim_scope {
+		enum sim_opt opt;
+		unsigned int scenarios; /* bit per enum sim_scenario */
+		const char *text;
+	} scopes[] = {
+		{ OPT_PARAM, 1u << SIM_EXCEED, "--param needs --scenario exceed" },
+		{ OPT_VALUE, 1u << SIM_EXCEED, "--value needs --scenario exceed" },
+		{ OPT_AFTER, 1u << SIM_EXCEED | 1u << SIM_FAULT,
+		  "--after needs --scenario exceed or fault" },
+		{ OPT_FOR, 1u << SIM_EXCEED | 1u << SIM_FAULT,
+		  "--for needs --scenario exceed or fault" },
+		{ OPT_FAULT_SLAVE, 1u << SIM_FAULT, "--fault-slave needs --scenario fault" },
+		{ OPT_EVERY, 1u << SIM_GARBAGE, "--every needs --scenario garbage" },
+	};
+
+	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++)
+		if ((seen & SEEN(scopes[i].opt)) && !(scopes[i].scenarios & (1u << o->scenario)))
+			return sim_usage_error("%s", scopes[i].text);
+	return 0;
+}
+
+static int sim_opts_check(struct sim_opts *o, unsigned int seen)
+{
+	const int *id = o->slave_id;
+
+	if (!o->device == !o->pty_link)
+		return sim_usage_error("give exactly one of --device TTY and --pty LINK");
+	if (o->pty_link && !sim_pty_link_ok(o->pty_link))
+		return sim_usage_error("--pty: '%s' may hold only letters, digits and . _ - / +",
+				       o->pty_link);
+	if (id[SIM_PROBE] == id[SIM_FLOWMETER])
+		return sim_usage_error("--slave-probe and --slave-flow are both %d", id[SIM_PROBE]);
+	if (!(seen & SEEN(OPT_FAULT_SLAVE)))
+		o->fault_slave = id[SIM_PROBE];
+	else if (o->fault_slave != id[SIM_PROBE] && o->fault_slave != id[SIM_FLOWMETER])
+		return sim_usage_error("--fault-slave %d: no such slave (probe %d, flow %d)",
+				       o->fault_slave, id[SIM_PROBE], id[SIM_FLOWMETER]);
+	return sim_opts_scope(o, seen);
+}
+
+static void sim_opts_defaults(struct sim_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->baud = 9600;
+	o->parity = 'N';
+	o->slave_id[SIM_PROBE] = 1;
+	o->slave_id[SIM_FLOWMETER] = 2;
+	o->seed = 1;
+	o->scenario = SIM_NORMAL;
+	o->exceed_param = SIM_COD;
+	o->exceed_value = 650.0;
+	o->after_s = 10.0;
+	o->for_s = 20.0;
+	o->every = 3;
+}
+
+int sim_opts_parse(int argc, char **argv, struct sim_opts *o)
+{
+	unsigned int seen = 0;
+	int opt;
+
+	sim_opts_defaults(o);
+	while ((opt = getopt_long(argc, argv, "vh", sim_long_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(sim_help, stdout);
+			return 1;
+		}
+		if (opt == 'v') {
+			o->verbose = true;
+			continue;
+		}
+		if (opt == '?') {
+			/* getopt_long has said what was wrong */
+			fputs("Try 'outfall-sim --help'.\n", stderr);
+			return -EINVAL;
+		}
+		if (sim_opt_apply(o, opt, optarg) < 0)
+			return -EINVAL;
+		seen |= SEEN(opt);
+	}
+	if (optind < argc)
+		return sim_usage_error("unexpected argument '%s'", argv[optind]);
+	return sim_opts_check(o, seen);
+}
