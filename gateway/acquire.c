@@ -12,7 +12,7 @@
 
 #include "clock.h"
 #include "log.h"
-#include "sched.h"
+#include "schedule.h"
 
 #define REOPEN_FIRST_MS 1000
 #define REOPEN_MAX_MS 30000
@@ -27,7 +27,7 @@ struct bus_state {
 };
 
 struct sensor_state {
-	struct sched sched;
+	struct schedule sched;
 	struct acquire_stats stats;
 	struct complaint c;
 	bool due;           /* to be polled in the current pass */
@@ -59,7 +59,7 @@ struct acquire *acquire_new(const struct config *cfg, int64_t now_ms)
 		a->buses[b].reopen_wait_ms = REOPEN_FIRST_MS;
 	}
 	for (size_t s = 0; s < cfg->n_sensors; s++)
-		sched_init(&a->sensors[s].sched, (int64_t)cfg->sensors[s].interval_s * 1000,
+		schedule_init(&a->sensors[s].sched, (int64_t)cfg->sensors[s].interval_s * 1000,
 			   now_ms);
 	return a;
 }
@@ -144,16 +144,16 @@ static void note_result(struct acquire *a, size_t s, int rc, int64_t now_ms)
 
 	st->stats.polls++;
 	if (rc == 0) {
-		sched_success(&st->sched, now_ms);
+		schedule_success(&st->sched, now_ms);
 		complain_recovered(&st->c, "sensor %s (slave %d on %s): answering again",
 				   cs->name, cs->slave, a->cfg->buses[cs->bus].name);
 		return;
 	}
 	st->stats.failures++;
-	sched_failure(&st->sched, now_ms);
+	schedule_failure(&st->sched, now_ms);
 	complain(&st->c, now_ms, LOG_WARNING, "sensor %s (slave %d on %s): %s; next try in %lld s",
 		 cs->name, cs->slave, a->cfg->buses[cs->bus].name, failure_hint(rc),
-		 (long long)(sched_backoff_ms(&st->sched) / 1000));
+		 (long long)(schedule_backoff_ms(&st->sched) / 1000));
 }
 
 static void fill_header(const struct acquire *a, size_t s, struct record *r)
