@@ -20,7 +20,7 @@ SAN_ON := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 SANFLAGS := $(if $(SAN),$(SAN_ON))
 
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -DOUTFALL_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
-	$(SANFLAGS) -Igateway -Idrivers $(shell $(PKG_CONFIG) --cflags $(PKGS))
+	$(SANFLAGS) -iquote gateway -iquote drivers $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(PAHO_LIBS) -lm
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
