@@ -1,0 +1,506 @@
+/* test_payload.c - MQTT JSON payloads parsed back with cJSON, escaping,
+ * null for meaningless values, ENOSPC at every short capacity, topics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "param.h"
+#include "payload.h"
+
+#define T0 1764403217123LL /* 2025-11-29T08:00:17.123Z */
+#define PERMIT "浙丽排字第2023-0042号"
+#define HOLDER "丽水某食品有限公司"
+
+static void set(char *dst, size_t cap, const char *s)
+{
+	int n = snprintf(dst, cap, "%s", s);
+
+	assert_true(n >= 0 && (size_t)n < cap);
+}
+
+static struct record poll_rec(void)
+{
+	struct record r = { .seq = 42, .ts_ms = T0, .type = REC_POLL };
+
+	set(r.u.poll.outlet, sizeof(r.u.poll.outlet), "WS-001");
+	set(r.u.poll.sensor, sizeof(r.u.poll.sensor), "probe1");
+	r.u.poll.n = 1;
+	r.u.poll.values[0] = (struct rec_value){ .v = 612.4, .param = P_COD, .quality = Q_OK };
+	return r;
+}
+
+static struct record alert_rec(void)
+{
+	struct record r = { .seq = 1042, .ts_ms = 1764403217000LL, .type = REC_ALERT };
+	struct rec_alert *a = &r.u.alert;
+
+	set(a->id, sizeof(a->id), "ls-ws-000123/WS-001/cod/instant/1764403217000");
+	a->state = ALERT_RAISED;
+	a->kind = AK_LIMIT_EXCEEDED;
+	a->param = P_COD;
+	a->basis = BASIS_INSTANT;
+	a->sensor_health = Q_OK;
+	set(a->outlet, sizeof(a->outlet), "WS-001");
+	set(a->sensor, sizeof(a->sensor), "probe1");
+	set(a->permit, sizeof(a->permit), PERMIT);
+	set(a->holder, sizeof(a->holder), HOLDER);
+	a->limit = 500.0;
+	a->value = 612.4;
+	a->peak = 612.4;
+	a->since_ms = 1764403217000LL;
+	return r;
+}
+
+/* Encodes with a generous buffer and parses the result; caller frees. */
+static cJSON *parse(const char *json, int n)
+{
+	cJSON *doc;
+
+	assert_true(n > 0);
+	assert_int_equal(strlen(json), (size_t)n);
+	doc = cJSON_Parse(json);
+	if (!doc)
+		fail_msg("not JSON: %s", json);
+	return doc;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsString(it))
+		fail_msg("%s is not a string", key);
+	return it->valuestring;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(it))
+		fail_msg("%s is not a number", key);
+	return it->valuedouble;
+}
+
+static void assert_null_item(const cJSON *o, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNull(it))
+		fail_msg("%s is not null", key);
+}
+
+static void assert_keys(const cJSON *o, const char *const *keys, size_t n)
+{
+	const cJSON *it = o->child;
+
+	for (size_t i = 0; i < n; i++, it = it->next) {
+		assert_non_null(it);
+		assert_string_equal(it->string, keys[i]);
+	}
+	assert_null(it);
+}
+
+static void test_telemetry_exact(void **state)
+{
+	struct record r = poll_rec();
+	char buf[PAYLOAD_MAX];
+	int n = payload_telemetry(buf, sizeof(buf), &r);
+
+	(void)state;
+	assert_string_equal(buf, "{\"ts\":\"2025-11-29T08:00:17.123Z\",\"seq\":42,"
+				 "\"outlet\":\"WS-001\",\"sensor\":\"probe1\",\"values\":"
+				 "{\"cod\":{\"v\":612.4,\"unit\":\"mg/L\",\"q\":\"ok\"}}}");
+	assert_int_equal(n, (int)strlen(buf));
+}
+
+/* Each value: v as expected (NAN meaning null), unit and quality name. */
+static const struct {
+	struct rec_value in;
+	double v;
+	const char *unit;
+	const char *q;
+} value_cases[] = {
+	{ { 612.4, P_COD, Q_OK }, 612.4, "mg/L", "ok" },
+	{ { 14.5, P_PH, Q_OUT_OF_RANGE }, 14.5, "pH", "out_of_range" },
+	{ { 5.0, P_NH3N, Q_NO_RESPONSE }, NAN, "mg/L", "no_response" },
+	{ { NAN, P_TEMP, Q_OK }, NAN, "degC", "ok" },
+	{ { INFINITY, P_FLOW, Q_OK }, NAN, "m3/h", "ok" },
+	{ { 3.0, P_SS, Q_INVALID }, NAN, "mg/L", "invalid" },
+	{ { 1e-300, P_TP, Q_OK }, 1e-300, "mg/L", "ok" },
+	{ { 12345678.9, P_VOLUME_TOTAL, Q_OK }, 12345678.9, "m3", "ok" },
+	{ { -0.25, P_CONDUCTIVITY, Q_OK }, -0.25, "uS/cm", "ok" },
+};
+
+#define N_VALUE_CASES (sizeof(value_cases) / sizeof(value_cases[0]))
+
+static void check_value(const cJSON *values, size_t i)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(values, param_name(value_cases[i].in.param));
+	static const char *const keys[] = { "v", "unit", "q" };
+
+	assert_non_null(o);
+	assert_keys(o, keys, 3);
+	if (isnan(value_cases[i].v))
+		assert_null_item(o, "v");
+	else
+		assert_float_equal(num(o, "v"), value_cases[i].v, fabs(value_cases[i].v) * 1e-9);
+	assert_string_equal(str(o, "unit"), value_cases[i].unit);
+	assert_string_equal(str(o, "q"), value_cases[i].q);
+}
+
+static void test_telemetry_values(void **state)
+{
+	struct record r = poll_rec();
+	char buf[PAYLOAD_MAX];
+	static const char *const keys[] = { "ts", "seq", "outlet", "sensor", "values" };
+	cJSON *doc;
+
+	(void)state;
+	r.u.poll.n = N_VALUE_CASES;
+	for (size_t i = 0; i < N_VALUE_CASES; i++)
+		r.u.poll.values[i] = value_cases[i].in;
+	doc = parse(buf, payload_telemetry(buf, sizeof(buf), &r));
+	assert_keys(doc, keys, 5);
+	assert_string_equal(str(doc, "ts"), "2025-11-29T08:00:17.123Z");
+	assert_true(num(doc, "seq") == 42);
+	assert_string_equal(str(doc, "outlet"), "WS-001");
+	assert_string_equal(str(doc, "sensor"), "probe1");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "values")), N_VALUE_CASES);
+	for (size_t i = 0; i < N_VALUE_CASES; i++)
+		check_value(cJSON_GetObjectItem(doc, "values"), i);
+	cJSON_Delete(doc);
+}
+
+static void test_telemetry_escaping(void **state)
+{
+	static const char *const names[] = {
+		"pro\"be", "back\\slash", "tab\there", "nl\nand\x01\x1f", "探头一号", "\"\\\"",
+	};
+	struct record r = poll_rec();
+	char buf[PAYLOAD_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		cJSON *doc;
+
+		set(r.u.poll.sensor, sizeof(r.u.poll.sensor), names[i]);
+		set(r.u.poll.outlet, sizeof(r.u.poll.outlet), names[i]);
+		doc = parse(buf, payload_telemetry(buf, sizeof(buf), &r));
+		assert_string_equal(str(doc, "sensor"), names[i]);
+		assert_string_equal(str(doc, "outlet"), names[i]);
+		cJSON_Delete(doc);
+	}
+	/* control characters use the \u00XX form, never raw bytes */
+	set(r.u.poll.sensor, sizeof(r.u.poll.sensor), "a\x01z");
+	payload_telemetry(buf, sizeof(buf), &r);
+	assert_non_null(strstr(buf, "\"a\\u0001z\""));
+}
+
+static void test_telemetry_unassigned_and_unterminated(void **state)
+{
+	struct record r = poll_rec();
+	char buf[PAYLOAD_MAX];
+	char want[REC_NAME + 1];
+	cJSON *doc;
+
+	(void)state;
+	r.u.poll.outlet[0] = '\0';
+	memset(r.u.poll.sensor, 'S', sizeof(r.u.poll.sensor)); /* no NUL at all */
+	r.u.poll.n = 0;
+	doc = parse(buf, payload_telemetry(buf, sizeof(buf), &r));
+	assert_null_item(doc, "outlet");
+	memset(want, 'S', REC_NAME);
+	want[REC_NAME] = '\0';
+	assert_string_equal(str(doc, "sensor"), want);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "values")), 0);
+	cJSON_Delete(doc);
+}
+
+static void test_telemetry_rejects_bad_records(void **state)
+{
+	struct record r = poll_rec();
+	char buf[PAYLOAD_MAX];
+
+	(void)state;
+	r.u.poll.n = REC_MAX_VALUES + 1;
+	assert_int_equal(payload_telemetry(buf, sizeof(buf), &r), -EINVAL);
+	r = alert_rec();
+	assert_int_equal(payload_telemetry(buf, sizeof(buf), &r), -EINVAL);
+	r = poll_rec();
+	assert_int_equal(payload_alert(buf, sizeof(buf), "gw", &r), -EINVAL);
+}
+
+/* The DESIGN §6 example, byte for byte but for 500.0 printing as 500. */
+static void test_alert_exact(void **state)
+{
+	struct record r = alert_rec();
+	char buf[PAYLOAD_MAX];
+
+	(void)state;
+	assert_true(payload_alert(buf, sizeof(buf), "ls-ws-000123", &r) > 0);
+	assert_string_equal(buf,
+		"{\"id\":\"ls-ws-000123/WS-001/cod/instant/1764403217000\",\"seq\":1042,"
+		"\"ts\":\"2025-11-29T08:00:17.000Z\",\"state\":\"raised\",\"kind\":\"limit_exceeded\","
+		"\"outlet\":\"WS-001\",\"permit\":\"" PERMIT "\",\"holder\":\"" HOLDER "\","
+		"\"parameter\":\"cod\",\"unit\":\"mg/L\",\"basis\":\"instant\",\"window_min\":null,"
+		"\"limit\":500,\"value\":612.4,\"peak\":612.4,\"since\":\"2025-11-29T08:00:17.000Z\","
+		"\"sensor\":\"probe1\",\"sensor_health\":\"ok\"}");
+}
+
+static const char *const raised_keys[] = {
+	"id", "seq", "ts", "state", "kind", "outlet", "permit", "holder", "parameter", "unit",
+	"basis", "window_min", "limit", "value", "peak", "since", "sensor", "sensor_health",
+};
+
+static const char *const cleared_keys[] = {
+	"id", "seq", "ts", "state", "kind", "outlet", "permit", "holder", "parameter", "unit",
+	"basis", "window_min", "limit", "value", "peak", "since", "until", "sensor",
+	"sensor_health",
+};
+
+static void test_alert_raised_fields(void **state)
+{
+	struct record r = alert_rec();
+	char buf[PAYLOAD_MAX];
+	cJSON *doc;
+
+	(void)state;
+	doc = parse(buf, payload_alert(buf, sizeof(buf), "gw", &r));
+	assert_keys(doc, raised_keys, sizeof(raised_keys) / sizeof(raised_keys[0]));
+	assert_string_equal(str(doc, "id"), "ls-ws-000123/WS-001/cod/instant/1764403217000");
+	assert_true(num(doc, "seq") == 1042);
+	assert_string_equal(str(doc, "state"), "raised");
+	assert_string_equal(str(doc, "kind"), "limit_exceeded");
+	assert_string_equal(str(doc, "permit"), PERMIT);
+	assert_string_equal(str(doc, "holder"), HOLDER);
+	assert_string_equal(str(doc, "parameter"), "cod");
+	assert_string_equal(str(doc, "unit"), "mg/L");
+	assert_string_equal(str(doc, "basis"), "instant");
+	assert_null_item(doc, "window_min");
+	assert_true(num(doc, "limit") == 500.0);
+	assert_true(num(doc, "value") == 612.4);
+	assert_true(num(doc, "peak") == 612.4);
+	assert_string_equal(str(doc, "since"), "2025-11-29T08:00:17.000Z");
+	assert_null(cJSON_GetObjectItem(doc, "until"));
+	assert_string_equal(str(doc, "sensor_health"), "ok");
+	cJSON_Delete(doc);
+}
+
+static void test_alert_cleared_rolling(void **state)
+{
+	struct record r = alert_rec();
+	struct rec_alert *a = &r.u.alert;
+	char buf[PAYLOAD_MAX];
+	cJSON *doc;
+
+	(void)state;
+	a->state = ALERT_CLEARED;
+	a->basis = BASIS_ROLLING;
+	a->window_min = 60;
+	a->limit = 400.0;
+	a->value = 380.5;
+	a->peak = 655.25;
+	a->until_ms = 1764406817000LL;
+	a->sensor_health = Q_OUT_OF_RANGE;
+	r.ts_ms = a->until_ms;
+	doc = parse(buf, payload_alert(buf, sizeof(buf), "gw", &r));
+	assert_keys(doc, cleared_keys, sizeof(cleared_keys) / sizeof(cleared_keys[0]));
+	assert_string_equal(str(doc, "state"), "cleared");
+	assert_string_equal(str(doc, "basis"), "rolling");
+	assert_true(num(doc, "window_min") == 60);
+	assert_true(num(doc, "peak") == 655.25);
+	assert_string_equal(str(doc, "since"), "2025-11-29T08:00:17.000Z");
+	assert_string_equal(str(doc, "until"), "2025-11-29T09:00:17.000Z");
+	assert_string_equal(str(doc, "sensor_health"), "out_of_range");
+	cJSON_Delete(doc);
+}
+
+static void test_alert_names_and_missing_parts(void **state)
+{
+	struct record r = alert_rec();
+	struct rec_alert *a = &r.u.alert;
+	char buf[PAYLOAD_MAX];
+	cJSON *doc;
+
+	(void)state;
+	a->id[0] = '\0';
+	a->permit[0] = '\0';
+	a->holder[0] = '\0';
+	a->sensor[0] = '\0';
+	a->kind = AK_STORM_SEWAGE;
+	a->basis = BASIS_DAILY_MEAN;
+	a->value = NAN;
+	set(a->outlet, sizeof(a->outlet), "Y\"S\\-2");
+	doc = parse(buf, payload_alert(buf, sizeof(buf), "gw-1", &r));
+	assert_string_equal(str(doc, "id"), "gw-1/Y\"S\\-2/cod/daily_mean/1764403217000");
+	assert_string_equal(str(doc, "outlet"), "Y\"S\\-2");
+	assert_string_equal(str(doc, "kind"), "storm_sewage");
+	assert_null_item(doc, "permit");
+	assert_null_item(doc, "holder");
+	assert_null_item(doc, "sensor");
+	assert_null_item(doc, "value");
+	assert_null_item(doc, "window_min");
+	cJSON_Delete(doc);
+}
+
+static void test_status(void **state)
+{
+	static const char *const keys[] = { "state", "version", "started" };
+	char buf[256];
+	cJSON *doc;
+
+	(void)state;
+	doc = parse(buf, payload_status(buf, sizeof(buf), "online", "0.1.0", T0));
+	assert_keys(doc, keys, 3);
+	assert_string_equal(str(doc, "state"), "online");
+	assert_string_equal(str(doc, "version"), "0.1.0");
+	assert_string_equal(str(doc, "started"), "2025-11-29T08:00:17.123Z");
+	cJSON_Delete(doc);
+	assert_true(payload_status(buf, sizeof(buf), "offline", "0.1.0", T0) > 0);
+	assert_string_equal(buf, "{\"state\":\"offline\",\"version\":\"0.1.0\","
+				 "\"started\":\"2025-11-29T08:00:17.123Z\"}");
+}
+
+/* Every capacity short of length + 1 fails cleanly, never writing past cap;
+ * length + 1 succeeds with the same text. */
+static void check_every_cap(int (*enc)(char *, size_t, const void *), const void *arg)
+{
+	char full[PAYLOAD_MAX];
+	char buf[PAYLOAD_MAX + 1];
+	int n = enc(full, sizeof(full), arg);
+
+	assert_true(n > 0);
+	for (size_t cap = 0; cap <= (size_t)n; cap++) {
+		memset(buf, 'X', sizeof(buf));
+		assert_int_equal(enc(buf, cap, arg), -ENOSPC);
+		assert_true(buf[cap] == 'X');
+		if (cap)
+			assert_int_equal(buf[0], '\0');
+	}
+	memset(buf, 'X', sizeof(buf));
+	assert_int_equal(enc(buf, (size_t)n + 1, arg), n);
+	assert_string_equal(buf, full);
+}
+
+static int enc_telemetry(char *b, size_t c, const void *r)
+{
+	return payload_telemetry(b, c, r);
+}
+
+static int enc_alert(char *b, size_t c, const void *r)
+{
+	return payload_alert(b, c, "gw", r);
+}
+
+static int enc_status(char *b, size_t c, const void *unused)
+{
+	(void)unused;
+	return payload_status(b, c, "online", "0.1.0", T0);
+}
+
+static int enc_topic(char *b, size_t c, const void *r)
+{
+	return payload_topic(b, c, "outfall/gw", r);
+}
+
+static void test_enospc(void **state)
+{
+	struct record p = poll_rec();
+	struct record a = alert_rec();
+
+	(void)state;
+	p.u.poll.n = N_VALUE_CASES;
+	for (size_t i = 0; i < N_VALUE_CASES; i++)
+		p.u.poll.values[i] = value_cases[i].in;
+	set(p.u.poll.sensor, sizeof(p.u.poll.sensor), "q\"\x02\\");
+	check_every_cap(enc_telemetry, &p);
+	check_every_cap(enc_alert, &a);
+	a.u.alert.id[0] = '\0';
+	check_every_cap(enc_alert, &a);
+	check_every_cap(enc_status, NULL);
+	check_every_cap(enc_topic, &p);
+	check_every_cap(enc_topic, &a);
+}
+
+/* The longest names, all escaping to six bytes, still fit PAYLOAD_MAX. */
+static void test_worst_case_fits(void **state)
+{
+	struct record p = poll_rec();
+	struct record a = alert_rec();
+	char buf[PAYLOAD_MAX];
+
+	(void)state;
+	memset(p.u.poll.sensor, 0x01, sizeof(p.u.poll.sensor));
+	memset(p.u.poll.outlet, 0x01, sizeof(p.u.poll.outlet));
+	p.u.poll.n = REC_MAX_VALUES;
+	for (int i = 0; i < REC_MAX_VALUES; i++)
+		p.u.poll.values[i] = (struct rec_value){ -1.234567891e-300, P_CONDUCTIVITY,
+							 Q_OUT_OF_RANGE };
+	assert_true(payload_telemetry(buf, sizeof(buf), &p) > 0);
+	memset(a.u.alert.id, 0x01, sizeof(a.u.alert.id));
+	memset(a.u.alert.permit, 0x01, sizeof(a.u.alert.permit));
+	memset(a.u.alert.holder, 0x01, sizeof(a.u.alert.holder));
+	memset(a.u.alert.outlet, 0x01, sizeof(a.u.alert.outlet));
+	memset(a.u.alert.sensor, 0x01, sizeof(a.u.alert.sensor));
+	a.u.alert.state = ALERT_CLEARED;
+	a.u.alert.limit = a.u.alert.value = a.u.alert.peak = -1.234567891e-300;
+	assert_true(payload_alert(buf, sizeof(buf), "gw", &a) > 0);
+}
+
+static void test_topics(void **state)
+{
+	struct record p = poll_rec();
+	struct record a = alert_rec();
+	char buf[PAYLOAD_TOPIC_MAX];
+
+	(void)state;
+	assert_int_equal(payload_topic(buf, sizeof(buf), "outfall/gw", &p),
+			 (int)strlen("outfall/gw/telemetry/WS-001"));
+	assert_string_equal(buf, "outfall/gw/telemetry/WS-001");
+	assert_true(payload_topic(buf, sizeof(buf), "outfall/gw", &a) > 0);
+	assert_string_equal(buf, "outfall/gw/alerts/WS-001");
+	p.u.poll.outlet[0] = '\0';
+	assert_true(payload_topic(buf, sizeof(buf), "outfall/gw", &p) > 0);
+	assert_string_equal(buf, "outfall/gw/telemetry/unassigned");
+	a.u.alert.outlet[0] = '\0';
+	assert_true(payload_topic(buf, sizeof(buf), "outfall/gw", &a) > 0);
+	assert_string_equal(buf, "outfall/gw/alerts/unassigned");
+	set(p.u.poll.outlet, sizeof(p.u.poll.outlet), "a/b+c#d-排放口");
+	assert_true(payload_topic(buf, sizeof(buf), "outfall/gw", &p) > 0);
+	assert_string_equal(buf, "outfall/gw/telemetry/a_b_c_d-排放口");
+	memset(p.u.poll.outlet, 'O', sizeof(p.u.poll.outlet)); /* unterminated */
+	assert_int_equal(payload_topic(buf, sizeof(buf), "r", &p),
+			 (int)strlen("r/telemetry/") + REC_NAME);
+	p.type = 7;
+	assert_int_equal(payload_topic(buf, sizeof(buf), "r", &p), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_telemetry_exact),
+		cmocka_unit_test(test_telemetry_values),
+		cmocka_unit_test(test_telemetry_escaping),
+		cmocka_unit_test(test_telemetry_unassigned_and_unterminated),
+		cmocka_unit_test(test_telemetry_rejects_bad_records),
+		cmocka_unit_test(test_alert_exact),
+		cmocka_unit_test(test_alert_raised_fields),
+		cmocka_unit_test(test_alert_cleared_rolling),
+		cmocka_unit_test(test_alert_names_and_missing_parts),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_worst_case_fits),
+		cmocka_unit_test(test_topics),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
