@@ -42,6 +42,7 @@ listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
 persistence false
 log_dest file $WORK/mosquitto.log
+user $(id -un)
 CONF
 	mosquitto -c "$WORK/mosquitto.conf" &
 	MQTT_PID=$!
