@@ -115,11 +115,25 @@ static size_t lp_drop_backslashes(const char *s, size_t i, size_t n)
 	return j < n && lp_special(lp_clean(s[j]), LP_TAG) ? j : i;
 }
 
+/* True for a byte that is copied as it is in context ctx. */
+static bool lp_plain(char c, enum lp_ctx ctx)
+{
+	return c != '\\' && lp_clean(c) == c && !lp_special(c, ctx);
+}
+
 static void lp_put_escaped(struct lp_point *p, const char *s, size_t n, enum lp_ctx ctx)
 {
 	for (size_t i = 0; i < n && !p->err; i++) {
+		size_t run = i;
 		char c;
 
+		while (run < n && lp_plain(s[run], ctx))
+			run++;
+		if (run > i) { /* names are mostly plain: copy them in one piece */
+			lp_put(p, s + i, run - i);
+			i = run - 1;
+			continue;
+		}
 		if ((ctx == LP_FIELD_KEY || ctx == LP_MEASUREMENT) && s[i] == '\\')
 			i = lp_drop_backslashes(s, i, n);
 		c = lp_clean(s[i]);

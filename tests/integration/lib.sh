@@ -131,7 +131,7 @@ outlets = ( { id = "WS-001"; kind = "sewage"; permit = "浙丽排字第2023-0042
               sensors = ["probe1", "flow1"]; } );
 sinks: {
   mqtt: { uri = "tcp://127.0.0.1:$MQTT_PORT"; qos = 1; };
-  influx: { url = "$INFLUX_URL"; api = "v1"; db = "outfall"; flush_ms = 200; };
+  influx: { url = "$INFLUX_URL"; api = "v1"; db = "outfall"; flush_ms = ${FLUSH_MS:-200}; };
 };
 CONF
 }
