@@ -23,3 +23,10 @@ const char *alert_state_name(int s)
 {
 	return s == ALERT_RAISED ? "raised" : s == ALERT_CLEARED ? "cleared" : "?";
 }
+
+const char *agg_period_name(int p)
+{
+	static const char *const names[AGG_COUNT] = { "minute", "hour", "day" };
+
+	return p >= 0 && p < AGG_COUNT ? names[p] : "?";
+}

@@ -80,15 +80,65 @@ struct rec_alert {
 	int64_t until_ms;  /* wall-clock ms when cleared, 0 while raised */
 };
 
-enum rec_type { REC_POLL, REC_ALERT };
+/* The gateway's own health, every 60 s: DESIGN §6 outfall_gateway. */
+#define REC_MAX_SINKS 4
+#define REC_SINK_NAME 16
+
+struct rec_sink_metrics {
+	char name[REC_SINK_NAME]; /* "mqtt", "influx", ... */
+	uint64_t queue_depth;     /* records not yet acknowledged by the peer */
+	int64_t oldest_unsent_s;  /* age of the oldest of them, 0 if none */
+	uint64_t sent;
+	uint64_t retried;
+	uint64_t dropped;         /* removed by the disk cap before being sent */
+	uint64_t quarantined;     /* refused by the peer for good */
+};
+
+struct rec_metrics {
+	uint64_t polls;
+	uint64_t errors;          /* failed polls */
+	uint64_t timeouts;
+	uint64_t crc_errors;
+	uint64_t exceptions;
+	uint64_t outbox_corrupt;  /* corrupt records or tails found on disk */
+	uint64_t outbox_io_errors;
+	uint8_t n_sinks;
+	struct rec_sink_metrics sinks[REC_MAX_SINKS];
+};
+
+/* Period statistics of one outlet: DESIGN §6 aggregate/<outlet>/<period>. */
+enum agg_period { AGG_MINUTE, AGG_HOUR, AGG_DAY, AGG_COUNT };
+
+const char *agg_period_name(int p); /* "minute", "hour", "day" */
+
+struct rec_agg_param {
+	uint8_t param;   /* enum param */
+	uint32_t count;  /* good readings in the period */
+	double avg;      /* flow-weighted for concentrations when there is flow */
+	double min;
+	double max;
+	double cou;      /* m3 for flow, kg for concentrations, NaN if none */
+};
+
+struct rec_aggregate {
+	char outlet[REC_NAME];
+	uint8_t period;  /* enum agg_period */
+	uint8_t n;       /* params used */
+	int64_t end_ms;  /* wall ms when the period closes (ts_ms is its start) */
+	struct rec_agg_param params[REC_MAX_VALUES];
+};
+
+enum rec_type { REC_POLL, REC_ALERT, REC_METRICS, REC_AGGREGATE };
 
 struct record {
 	uint64_t seq;  /* assigned by the queue, strictly increasing */
-	int64_t ts_ms; /* wall-clock ms (UTC) */
+	int64_t ts_ms; /* wall-clock ms (UTC); an aggregate's period start */
 	uint8_t type;  /* enum rec_type */
 	union {
 		struct rec_poll poll;
 		struct rec_alert alert;
+		struct rec_metrics metrics;
+		struct rec_aggregate aggregate;
 	} u;
 };
 
