@@ -31,6 +31,7 @@ LIB := $(BUILD)/liboutfall.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Link seams: a test may wrap system calls, e.g. WRAP_test_queue := write
+WRAP_test_outbox_faults := write fdatasync fsync renameat openat ftruncate malloc calloc realloc free
 wrapflags = $(foreach f,$(WRAP_$(1)),-Wl,--wrap=$(f))
 
 .PHONY: all deps check unit unit-asan unit-valgrind integration demo bench clean install

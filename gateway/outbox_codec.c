@@ -1,0 +1,441 @@
+/*
+ * outbox_codec.c - the compact record encoding of the outbox segments (the
+ * layout is in outbox_codec.h). The writer has a sticky "full" flag so the
+ * encoders read straight through; the reader is a cursor that moves only
+ * when a whole item was read and checked.
+ */
+#include "outbox_codec.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "param.h"
+
+#define OBC_VERSION 1
+#define OBC_VARINT_MAX 10 /* bytes of a 64-bit LEB128 */
+
+/* The poll value tag packs param into 4 bits and quality into 2: growing
+ * either enum needs a new codec version, so fail the build rather than
+ * silently truncate. */
+_Static_assert(P_COUNT <= 16, "outbox codec: param needs more than 4 bits");
+_Static_assert(Q_COUNT <= 4, "outbox codec: quality needs more than 2 bits");
+_Static_assert(REC_MAX_VALUES <= 255, "outbox codec: n is one byte");
+
+enum obc_enc { ENC_F64, ENC_F32, ENC_DEC, ENC_NAN };
+
+#define OBC_QNAN_BITS 0x7ff8000000000000ULL /* what NAN and 0.0/0.0 give */
+#define OBC_EXACT_INT 9007199254740992.0    /* 2^53: beyond it m is inexact */
+#define OBC_DEC_K 8                         /* decimal exponents 0..7 */
+
+static const double obc_p10[OBC_DEC_K] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7 };
+
+struct obc_w {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+	bool full; /* a write did not fit; len is no longer meaningful */
+};
+
+struct obc_r {
+	const uint8_t *p;
+	size_t len;
+	size_t off; /* advances only past items that were read completely */
+};
+
+static uint64_t dbl_bits(double v)
+{
+	uint64_t b;
+
+	memcpy(&b, &v, sizeof(b));
+	return b;
+}
+
+static uint64_t zz_enc(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
+}
+
+static int64_t zz_dec(uint64_t u)
+{
+	return (int64_t)((u >> 1) ^ (0 - (u & 1)));
+}
+
+static size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static void w_bytes(struct obc_w *w, const void *p, size_t n)
+{
+	if (w->full || w->cap - w->len < n) {
+		w->full = true;
+		return;
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static void w_u8(struct obc_w *w, uint8_t v)
+{
+	w_bytes(w, &v, 1);
+}
+
+static void w_varint(struct obc_w *w, uint64_t v)
+{
+	uint8_t tmp[OBC_VARINT_MAX];
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		tmp[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	tmp[n++] = (uint8_t)v;
+	w_bytes(w, tmp, n);
+}
+
+static void w_le(struct obc_w *w, uint64_t v, size_t n)
+{
+	uint8_t tmp[8];
+
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (uint8_t)(v >> (8 * i));
+	w_bytes(w, tmp, n);
+}
+
+/* Strings are stored up to their NUL, or whole when they fill the field. */
+static void w_str(struct obc_w *w, const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	w_varint(w, n);
+	w_bytes(w, s, n);
+}
+
+/* Converting a finite double beyond FLT_MAX to float is undefined in C. */
+static bool f32_exact(double v)
+{
+	float f;
+
+	if (isfinite(v) && fabs(v) > FLT_MAX)
+		return false;
+	f = (float)v;
+	return dbl_bits((double)f) == dbl_bits(v);
+}
+
+/* Picks the shortest exact form of v; *dec receives the decimal varint. */
+static enum obc_enc dbl_pick(double v, uint64_t *dec)
+{
+	size_t best = f32_exact(v) ? 4 : 8;
+
+	if (dbl_bits(v) == OBC_QNAN_BITS)
+		return ENC_NAN;
+	for (int k = 0; isfinite(v) && k < OBC_DEC_K; k++) {
+		double s = v * obc_p10[k];
+		int64_t m;
+
+		if (!(s >= -OBC_EXACT_INT && s <= OBC_EXACT_INT))
+			break;
+		m = (int64_t)round(s);
+		if (dbl_bits((double)m / obc_p10[k]) != dbl_bits(v))
+			continue;
+		*dec = zz_enc(m) << 3 | (uint64_t)k;
+		if (varint_len(*dec) < best)
+			return ENC_DEC;
+		break;
+	}
+	return best == 4 ? ENC_F32 : ENC_F64;
+}
+
+static void w_dbl_body(struct obc_w *w, enum obc_enc enc, double v, uint64_t dec)
+{
+	float f;
+	uint32_t fb;
+
+	switch (enc) {
+	case ENC_F64:
+		w_le(w, dbl_bits(v), 8);
+		break;
+	case ENC_F32:
+		f = (float)v; /* dbl_pick checked it is exact */
+		memcpy(&fb, &f, sizeof(fb));
+		w_le(w, fb, 4);
+		break;
+	case ENC_DEC:
+		w_varint(w, dec);
+		break;
+	case ENC_NAN:
+		break;
+	}
+}
+
+static void w_dbl(struct obc_w *w, double v)
+{
+	uint64_t dec = 0;
+	enum obc_enc enc = dbl_pick(v, &dec);
+
+	w_u8(w, (uint8_t)(enc << 6));
+	w_dbl_body(w, enc, v, dec);
+}
+
+static int enc_poll(struct obc_w *w, const struct rec_poll *p)
+{
+	if (p->n > REC_MAX_VALUES)
+		return -EINVAL;
+	w_str(w, p->outlet, sizeof(p->outlet));
+	w_str(w, p->sensor, sizeof(p->sensor));
+	w_u8(w, p->n);
+	for (int i = 0; i < p->n; i++) {
+		const struct rec_value *v = &p->values[i];
+		uint64_t dec = 0;
+		enum obc_enc enc;
+
+		if (v->param >= 16 || v->quality >= 4)
+			return -EINVAL;
+		enc = dbl_pick(v->v, &dec);
+		w_u8(w, (uint8_t)(enc << 6 | v->quality << 4 | v->param));
+		w_dbl_body(w, enc, v->v, dec);
+	}
+	return 0;
+}
+
+static void enc_alert(struct obc_w *w, const struct rec_alert *a)
+{
+	w_u8(w, a->state);
+	w_u8(w, a->kind);
+	w_u8(w, a->param);
+	w_u8(w, a->basis);
+	w_u8(w, a->sensor_health);
+	w_varint(w, zz_enc(a->window_min));
+	w_str(w, a->id, sizeof(a->id));
+	w_str(w, a->outlet, sizeof(a->outlet));
+	w_str(w, a->sensor, sizeof(a->sensor));
+	w_str(w, a->permit, sizeof(a->permit));
+	w_str(w, a->holder, sizeof(a->holder));
+	w_dbl(w, a->limit);
+	w_dbl(w, a->value);
+	w_dbl(w, a->peak);
+	w_varint(w, zz_enc(a->since_ms));
+	w_varint(w, zz_enc(a->until_ms));
+}
+
+int outbox_codec_encode(const struct record *r, uint8_t *buf, size_t cap)
+{
+	struct obc_w w = { .buf = buf, .cap = cap };
+	int rc = 0;
+
+	if (r->type != REC_POLL && r->type != REC_ALERT)
+		return -EINVAL;
+	w_u8(&w, (uint8_t)(OBC_VERSION << 4 | r->type));
+	w_varint(&w, zz_enc(r->ts_ms));
+	if (r->type == REC_POLL)
+		rc = enc_poll(&w, &r->u.poll);
+	else
+		enc_alert(&w, &r->u.alert);
+	if (rc < 0)
+		return rc;
+	if (w.full)
+		return -ENOSPC;
+	return (int)w.len;
+}
+
+/* ---- decoding ---- */
+
+static bool r_u8(struct obc_r *r, uint8_t *v)
+{
+	if (r->len - r->off < 1)
+		return false;
+	*v = r->p[r->off++];
+	return true;
+}
+
+/* Minimal LEB128 only: an overlong or 65-bit encoding is malformed. */
+static bool r_varint(struct obc_r *r, uint64_t *v)
+{
+	uint64_t acc = 0;
+
+	for (size_t i = 0; i < OBC_VARINT_MAX && r->off + i < r->len; i++) {
+		uint8_t b = r->p[r->off + i];
+
+		if (i == OBC_VARINT_MAX - 1 && b > 1)
+			return false;
+		acc |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (b & 0x80)
+			continue;
+		if (i > 0 && b == 0)
+			return false;
+		r->off += i + 1;
+		*v = acc;
+		return true;
+	}
+	return false;
+}
+
+static bool r_svarint(struct obc_r *r, int64_t *v)
+{
+	uint64_t u;
+
+	if (!r_varint(r, &u))
+		return false;
+	*v = zz_dec(u);
+	return true;
+}
+
+static bool r_le(struct obc_r *r, size_t n, uint64_t *v)
+{
+	uint64_t acc = 0;
+
+	if (r->len - r->off < n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		acc |= (uint64_t)r->p[r->off + i] << (8 * i);
+	r->off += n;
+	*v = acc;
+	return true;
+}
+
+/* dst holds size bytes and is zeroed by the caller. */
+static bool r_str(struct obc_r *r, char *dst, size_t size)
+{
+	struct obc_r t = *r;
+	uint64_t n;
+
+	if (!r_varint(&t, &n) || n > size || t.len - t.off < n)
+		return false;
+	if (memchr(t.p + t.off, 0, (size_t)n))
+		return false; /* the encoder never writes one: not ours */
+	memcpy(dst, t.p + t.off, (size_t)n);
+	t.off += (size_t)n;
+	*r = t;
+	return true;
+}
+
+static bool r_dbl_body(struct obc_r *r, unsigned enc, double *v)
+{
+	uint64_t u;
+	int64_t m;
+	float f;
+	uint32_t fb;
+
+	switch (enc) {
+	case ENC_F64:
+		if (!r_le(r, 8, &u))
+			return false;
+		memcpy(v, &u, sizeof(*v));
+		return true;
+	case ENC_F32:
+		if (!r_le(r, 4, &u))
+			return false;
+		fb = (uint32_t)u;
+		memcpy(&f, &fb, sizeof(f));
+		*v = f;
+		return true;
+	case ENC_DEC:
+		if (!r_varint(r, &u))
+			return false;
+		m = zz_dec(u >> 3);
+		if (m < -(int64_t)OBC_EXACT_INT || m > (int64_t)OBC_EXACT_INT)
+			return false;
+		*v = (double)m / obc_p10[u & 7];
+		return true;
+	default:
+		u = OBC_QNAN_BITS;
+		memcpy(v, &u, sizeof(*v));
+		return true;
+	}
+}
+
+static bool r_dbl(struct obc_r *r, double *v)
+{
+	struct obc_r t = *r;
+	uint8_t tag;
+
+	if (!r_u8(&t, &tag) || (tag & 0x3f) || !r_dbl_body(&t, tag >> 6, v))
+		return false;
+	*r = t;
+	return true;
+}
+
+static bool dec_poll(struct obc_r *r, struct rec_poll *p)
+{
+	if (!r_str(r, p->outlet, sizeof(p->outlet)) || !r_str(r, p->sensor, sizeof(p->sensor)) ||
+	    !r_u8(r, &p->n) || p->n > REC_MAX_VALUES)
+		return false;
+	for (int i = 0; i < p->n; i++) {
+		struct rec_value *v = &p->values[i];
+		uint8_t tag;
+
+		if (!r_u8(r, &tag) || !r_dbl_body(r, tag >> 6, &v->v))
+			return false;
+		v->quality = (tag >> 4) & 3;
+		v->param = tag & 15;
+	}
+	return true;
+}
+
+static bool dec_alert(struct obc_r *r, struct rec_alert *a)
+{
+	int64_t win;
+
+	if (!r_u8(r, &a->state) || !r_u8(r, &a->kind) || !r_u8(r, &a->param) ||
+	    !r_u8(r, &a->basis) || !r_u8(r, &a->sensor_health) || !r_svarint(r, &win) ||
+	    win < INT32_MIN || win > INT32_MAX)
+		return false;
+	a->window_min = (int32_t)win;
+	return r_str(r, a->id, sizeof(a->id)) && r_str(r, a->outlet, sizeof(a->outlet)) &&
+	       r_str(r, a->sensor, sizeof(a->sensor)) && r_str(r, a->permit, sizeof(a->permit)) &&
+	       r_str(r, a->holder, sizeof(a->holder)) && r_dbl(r, &a->limit) &&
+	       r_dbl(r, &a->value) && r_dbl(r, &a->peak) && r_svarint(r, &a->since_ms) &&
+	       r_svarint(r, &a->until_ms);
+}
+
+/* The common head: version/type byte and timestamp. */
+static bool dec_head(struct obc_r *r, uint8_t *type, int64_t *ts_ms)
+{
+	uint8_t b;
+
+	if (!r_u8(r, &b) || b >> 4 != OBC_VERSION || (b & 15) > REC_ALERT)
+		return false;
+	*type = b & 15;
+	return r_svarint(r, ts_ms);
+}
+
+int outbox_codec_decode(const uint8_t *buf, size_t len, struct record *out)
+{
+	struct obc_r r = { .p = buf, .len = len };
+	struct record tmp;
+	bool ok;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (!dec_head(&r, &tmp.type, &tmp.ts_ms))
+		return -EBADMSG;
+	if (tmp.type == REC_POLL)
+		ok = dec_poll(&r, &tmp.u.poll);
+	else
+		ok = dec_alert(&r, &tmp.u.alert);
+	if (!ok || r.off != len)
+		return -EBADMSG;
+	*out = tmp;
+	return 0;
+}
+
+int outbox_codec_peek(const uint8_t *buf, size_t len, uint8_t *type, int64_t *ts_ms)
+{
+	struct obc_r r = { .p = buf, .len = len };
+	uint8_t t;
+	int64_t ts;
+
+	if (!dec_head(&r, &t, &ts))
+		return -EBADMSG;
+	*type = t;
+	*ts_ms = ts;
+	return 0;
+}
