@@ -2,8 +2,9 @@
  * sink.h - the interface every output (MQTT, InfluxDB, later HJ 212)
  * implements so the loop can drive it without knowing what it is.
  *
- * A sink pulls records from the queue with its own sink index, sends them
- * without blocking, and acks them in the queue only when its peer confirmed.
+ * A sink pulls records from the outbox with its own sink index, sends them
+ * without blocking, and acks them in the outbox only when its peer confirmed
+ * (outbox.h says exactly what an ack covers).
  * The loop asks each sink for the fds it wants polled and its next deadline,
  * then calls dispatch with the poll results. Nothing in a sink may block the
  * loop beyond the bound stated in its header.
@@ -14,7 +15,7 @@
 #include <poll.h>
 #include <stdint.h>
 
-struct queue;
+struct outbox;
 
 #define SINK_MAX_FDS 8
 
