@@ -21,6 +21,7 @@
 
 #define CFG_MAX_CHANNELS 16 /* channels per sensor; also REC_MAX_VALUES */
 #define CFG_NAME_MAX 31     /* bytes in a bus, sensor or outlet name */
+#define CFG_SIGNATURE_MAX 16 /* parameters in a storm outlet's sewage signature */
 
 enum reg_table { TABLE_HOLDING, TABLE_INPUT };
 
@@ -48,6 +49,8 @@ struct cfg_channel {
 	bool has_range;        /* range given: outside it = out_of_range */
 	double range_min;
 	double range_max;
+	int flatline_s;        /* identical readings for this long = sensor fault;
+				* 0 (default) = off; else >= 2 x interval_s */
 	int line;              /* line in the gateway file, for messages */
 };
 
@@ -69,6 +72,9 @@ struct cfg_sensor {
 	enum driver_kind driver; /* default modbus */
 	int slave;               /* 1..247 */
 	int interval_s;          /* 1..86400, default 10 */
+	int gap_s;               /* no good reading of a channel for this long =
+				  * data_gap; >= interval_s, default
+				  * max(3 x interval_s, 60) */
 	int outlet;              /* index into config.outlets, -1 if none */
 	struct cfg_channel *channels;
 	size_t n_channels;       /* 1..CFG_MAX_CHANNELS */
@@ -109,12 +115,26 @@ struct cfg_permit {
 	int line;
 };
 
+/* One parameter of a storm outlet's sewage signature: a good reading above
+ * it means sewage in the storm pipe. */
+struct cfg_signature {
+	int param;           /* enum param */
+	double above;        /* in the parameter's unit, > 0 */
+};
+
 struct cfg_outlet {
 	char *id;
 	enum outlet_kind kind;
 	int permit;          /* index into config.permits, -1 for none (storm) */
 	int *sensors;        /* indexes into config.sensors */
 	size_t n_sensors;
+	double flow_noise_m3h; /* flow at or below this is no discharge; 0..1000,
+				* default 0.1 */
+	/* storm outlets only: */
+	struct cfg_signature signature[CFG_SIGNATURE_MAX];
+	size_t n_signature;  /* default cod > 100, nh3n > 5 mg/L */
+	int rain_hold_min;   /* a rain signal excuses flow for this long after
+			      * it was last seen; 0..1440, default 60 */
 	int line;
 };
 
@@ -154,6 +174,16 @@ struct cfg_alerting {
 	double hysteresis_pct; /* default 2.0 */
 	int raise_after_s;     /* default 0 */
 	int clear_after_s;     /* default 0 */
+	int no_response_polls; /* polls in a row without an answer = sensor
+				* fault; 1..1000, default 3 */
+	double crc_error_pct;  /* share of garbled answers over the last polls
+				* above which a sensor is faulty; 0 = off,
+				* 0..100 %, default 10 */
+	int expiry_warning_days; /* permit_expiring this many days before
+				  * valid_until; 0 = off, 0..365, default 30 */
+	double coverage_pct;   /* share of a window or period good readings must
+				* cover before its mean is judged; 1..100 %,
+				* default 75 */
 };
 
 struct config {

@@ -1,7 +1,10 @@
 /*
  * config_internal.h - what the config loader's files share: the parse
  * context that counts errors, "file:line: setting: message" reporting, and
- * getters that check a setting's type and range as they read it.
+ * getters that check a setting's type and range as they read it
+ * (config_get.c). config.c reads the gateway file's acquisition side,
+ * config_permits.c the permits file and the outlets, config_sinks.c the
+ * sinks and the -n summary.
  *
  * Every getter reports its own error and carries on, so one pass finds all
  * the mistakes in a file. Getters return 1 when the setting was present and
@@ -59,6 +62,9 @@ int cfg_int(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool
 /* Any finite number; an integer is taken as one. */
 int cfg_float(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool required,
 	      double *v);
+/* Optional number in [lo, hi]; the unit goes in messages. */
+int cfg_float_in(struct cfg_ctx *c, const config_setting_t *g, const char *name, double lo,
+		 double hi, const char *unit, double *v);
 /* Number value of a scalar setting s (an element of an array, say). */
 int cfg_number(struct cfg_ctx *c, const config_setting_t *s, double *v);
 int cfg_bool(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool *v);
@@ -85,6 +91,12 @@ int cfg_find_name(const void *base, size_t n, size_t stride, size_t off, const c
 #define CFG_FIND(arr, n, type, field, name) \
 	cfg_find_name((arr), (n), sizeof(type), offsetof(type, field), (name))
 
+/* Reports string s of setting name when it does not fit cap bytes with its
+ * NUL: alerts and sinks copy such strings into fixed-size fields, and a
+ * legal document's number must never be cut short in them. */
+void cfg_check_fits(struct cfg_ctx *c, const config_setting_t *g, const char *name,
+		    const char *s, size_t cap);
+
 /* "a string", "an integer", ...: what a setting is, for messages. */
 const char *cfg_type_text(const config_setting_t *s);
 
@@ -97,7 +109,8 @@ void cfg_permits_free(struct config *cfg);
  * permits_read false: the permits file failed, so do not blame the outlets. */
 void cfg_outlets_parse(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root,
 		       bool permits_read);
-/* Sinks of the gateway file; needs the gateway id for MQTT defaults. */
+/* config_sinks.c: sinks of the gateway file; needs the gateway id for MQTT
+ * defaults. */
 void cfg_sinks_parse(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root);
 void cfg_sinks_free(struct config *cfg);
 

@@ -5,214 +5,10 @@
  * message that says what to fix, and must leave *out alone.
  *
  * Files are written into a fresh temporary directory; err is captured with
- * open_memstream.
+ * open_memstream (config_fixture.h). The compliance engine's settings are
+ * tested in test_config_compliance.c.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "config.h"
-#include "param.h"
-
-#define PATH_LEN 512
-
-struct env {
-	char dir[PATH_LEN];
-	char gw[PATH_LEN]; /* <dir>/outfall.conf */
-	char pm[PATH_LEN]; /* <dir>/permits.conf */
-};
-
-/* A small, valid pair of files; the bad cases patch one string in them and
- * name the line they expect, so keep the line layout stable. */
-static const char base_gw[] =
-	"gateway: {\n"                                                          /* 1 */
-	"  id = \"gw-1\";\n"                                                    /* 2 */
-	"  data_dir = \"/var/lib/outfall\";\n"                                  /* 3 */
-	"  timezone = \"Asia/Shanghai\";\n"                                     /* 4 */
-	"  permits = \"permits.conf\";\n"                                       /* 5 */
-	"  queue_max = 1024;\n"                                                 /* 6 */
-	"};\n"                                                                  /* 7 */
-	"alerting: { hysteresis_pct = 2.0; raise_after_s = 0; clear_after_s = 0; };\n" /* 8 */
-	"buses = (\n"                                                           /* 9 */
-	"  { name = \"bus0\"; device = \"/dev/ttyUSB0\"; baud = 9600; parity = \"N\";\n" /* 10 */
-	"    data_bits = 8; stop_bits = 1; timeout_ms = 500; retries = 2; }\n"  /* 11 */
-	");\n"                                                                  /* 12 */
-	"sensors = (\n"                                                         /* 13 */
-	"  { name = \"probe1\"; bus = \"bus0\"; driver = \"modbus\"; slave = 1; interval_s = 10;\n" /* 14 */
-	"    channels = (\n"                                                    /* 15 */
-	"      { parameter = \"cod\"; table = \"holding\"; register = 0; type = \"float32\";\n" /* 16 */
-	"        word_order = \"abcd\"; scale = 1.0; range = [0.0, 2000.0]; },\n" /* 17 */
-	"      { parameter = \"ph\"; register = 2; }\n"                         /* 18 */
-	"    ); },\n"                                                           /* 19 */
-	"  { name = \"flow1\"; bus = \"bus0\"; slave = 2;\n"                    /* 20 */
-	"    channels = ( { parameter = \"flow\"; register = 0x1010; word_order = \"cdab\"; } ); }\n" /* 21 */
-	");\n"                                                                  /* 22 */
-	"outlets = (\n"                                                         /* 23 */
-	"  { id = \"WS-001\"; kind = \"sewage\"; permit = \"P-1\"; sensors = [\"probe1\", \"flow1\"]; }\n" /* 24 */
-	");\n"                                                                  /* 25 */
-	"sinks: {\n"                                                            /* 26 */
-	"  mqtt: { uri = \"tcp://127.0.0.1:1883\"; qos = 1; };\n"               /* 27 */
-	"  influx: { url = \"http://127.0.0.1:8086\"; api = \"v1\"; db = \"outfall\"; };\n" /* 28 */
-	"};\n";                                                                 /* 29 */
-
-static const char base_pm[] =
-	"permits = (\n"                                                         /* 1 */
-	"  { number = \"P-1\"; holder = \"Holder Ltd\"; category = \"catering\";\n" /* 2 */
-	"    valid_from = \"2023-03-01\"; valid_until = \"2028-02-28\";\n"      /* 3 */
-	"    daily_volume_max_m3 = 120.0; template = \"GB/T31962-B\";\n"       /* 4 */
-	"    limits = (\n"                                                      /* 5 */
-	"      { parameter = \"ph\"; min = 6.5; max = 9.5; basis = \"instant\"; },\n" /* 6 */
-	"      { parameter = \"cod\"; max = 400.0; basis = \"rolling\"; window_min = 60; }\n" /* 7 */
-	"    ); }\n"                                                            /* 8 */
-	");\n";                                                                 /* 9 */
-
-/* ---- helpers ------------------------------------------------------------ */
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/* base with the first occurrence of from replaced by to; the patch must apply. */
-static char *patch(const char *base, const char *from, const char *to)
-{
-	const char *at = from ? strstr(base, from) : NULL;
-	size_t head, n_to, tail;
-	char *out;
-
-	if (!from) {
-		out = strdup(base);
-		assert_non_null(out);
-		return out;
-	}
-	if (!at)
-		fail_msg("patch \"%s\" does not apply", from);
-	head = (size_t)(at - base);
-	n_to = strlen(to);
-	tail = strlen(at + strlen(from));
-	out = malloc(head + n_to + tail + 1);
-	assert_non_null(out);
-	memcpy(out, base, head);
-	memcpy(out + head, to, n_to);
-	memcpy(out + head + n_to, at + strlen(from), tail + 1);
-	return out;
-}
-
-/* Writes both files, loads, and returns config_load's result; *errtext
- * (caller frees) gets everything written to err. */
-static int load_texts(const struct env *e, const char *gw, const char *pm,
-		      struct config **cfg, char **errtext)
-{
-	size_t len = 0;
-	FILE *err = open_memstream(errtext, &len);
-	int r;
-
-	assert_non_null(err);
-	write_file(e->gw, gw);
-	write_file(e->pm, pm);
-	r = config_load(e->gw, cfg, err);
-	assert_int_equal(fclose(err), 0);
-	return r;
-}
-
-/* Lines of text that start with prefix and contain msg. */
-static int count_lines(const char *text, const char *prefix, const char *msg)
-{
-	int n = 0;
-
-	for (const char *line = text; line && *line;) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		char buf[1024];
-
-		if (len >= sizeof(buf))
-			len = sizeof(buf) - 1;
-		memcpy(buf, line, len);
-		buf[len] = '\0';
-		if (strncmp(buf, prefix, strlen(prefix)) == 0 && strstr(buf, msg))
-			n++;
-		line = end ? end + 1 : NULL;
-	}
-	return n;
-}
-
-static int error_lines(const char *text)
-{
-	return count_lines(text, "", "") - count_lines(text, "", ": warning: ");
-}
-
-static int setup(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-	struct env *e = calloc(1, sizeof(*e));
-	int n;
-
-	if (!e)
-		return -1;
-	if (!tmp || !*tmp)
-		tmp = P_tmpdir;
-	n = snprintf(e->dir, sizeof(e->dir), "%s/test_config.", tmp);
-	if (n < 0 || (size_t)n + 7 > sizeof(e->dir)) {
-		free(e);
-		return -1;
-	}
-	memset(e->dir + n, 'X', 6); /* the six characters mkdtemp replaces */
-	e->dir[n + 6] = '\0';
-	if (!mkdtemp(e->dir)) {
-		free(e);
-		return -1;
-	}
-	if (snprintf(e->gw, sizeof(e->gw), "%s/outfall.conf", e->dir) >= (int)sizeof(e->gw) ||
-	    snprintf(e->pm, sizeof(e->pm), "%s/permits.conf", e->dir) >= (int)sizeof(e->pm)) {
-		rmdir(e->dir);
-		free(e);
-		return -1;
-	}
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	unlink(e->gw);
-	unlink(e->pm);
-	rmdir(e->dir);
-	free(e);
-	return 0;
-}
+#include "config_fixture.h"
 
 static const struct cfg_limit *find_limit(const struct cfg_permit *p, int param, enum basis b)
 {
@@ -443,6 +239,10 @@ static void test_defaults(void **state)
 	assert_true(cfg->alerting.hysteresis_pct == 2.0);
 	assert_int_equal(cfg->alerting.raise_after_s, 0);
 	assert_int_equal(cfg->alerting.clear_after_s, 0);
+	assert_int_equal(cfg->alerting.no_response_polls, 3);
+	assert_true(cfg->alerting.crc_error_pct == 10.0);
+	assert_int_equal(cfg->alerting.expiry_warning_days, 30);
+	assert_true(cfg->alerting.coverage_pct == 75.0);
 	assert_int_equal(cfg->buses[0].baud, 9600);
 	assert_int_equal(cfg->buses[0].parity, 'N');
 	assert_int_equal(cfg->buses[0].data_bits, 8);
@@ -450,6 +250,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->buses[0].timeout_ms, 500);
 	assert_int_equal(cfg->buses[0].retries, 2);
 	assert_int_equal(cfg->sensors[0].interval_s, 10);
+	assert_int_equal(cfg->sensors[0].gap_s, 60); /* 3 x 10 s, but a minute at least */
 	assert_int_equal(cfg->sensors[0].driver, DRIVER_MODBUS);
 	ch = &cfg->sensors[0].channels[0];
 	assert_int_equal(ch->table, TABLE_HOLDING);
@@ -457,10 +258,18 @@ static void test_defaults(void **state)
 	assert_int_equal(ch->order, WO_ABCD);
 	assert_true(ch->scale == 1.0 && ch->offset == 0.0);
 	assert_false(ch->has_range);
+	assert_int_equal(ch->flatline_s, 0);
 	assert_int_equal(ch->line, 4);
-	/* a storm outlet needs no permit */
+	/* a storm outlet needs no permit, and looks for sewage by default */
 	assert_int_equal(cfg->outlets[0].kind, OUTLET_STORM);
 	assert_int_equal(cfg->outlets[0].permit, -1);
+	assert_true(cfg->outlets[0].flow_noise_m3h == 0.1);
+	assert_int_equal(cfg->outlets[0].rain_hold_min, 60);
+	assert_int_equal(cfg->outlets[0].n_signature, 2);
+	assert_int_equal(cfg->outlets[0].signature[0].param, P_COD);
+	assert_true(cfg->outlets[0].signature[0].above == 100.0);
+	assert_int_equal(cfg->outlets[0].signature[1].param, P_NH3N);
+	assert_true(cfg->outlets[0].signature[1].above == 5.0);
 	assert_false(cfg->mqtt.enabled);
 	assert_int_equal(cfg->influx.api, 2);
 	assert_string_equal(cfg->influx.token_file, "tok");
@@ -561,17 +370,6 @@ static void test_free_null(void **state)
 }
 
 /* ---- broken configs ----------------------------------------------------- */
-
-struct bad_case {
-	char patched;     /* 'g': patch the gateway file, 'p': the permits file */
-	const char *from; /* replaced by to, first occurrence */
-	const char *to;
-	char reported;    /* file the (first) error is reported in: 'g' or 'p' */
-	int line;
-	const char *path; /* setting path, NULL for a syntax error */
-	const char *msg;  /* distinctive part of the message */
-	int errors;       /* errors the load must count */
-};
 
 static const struct bad_case bad_cases[] = {
 	/* gateway */
@@ -770,28 +568,6 @@ static const struct bad_case bad_cases[] = {
 	  "permits[1].number", "\"P-1\" is already permits[0]", 1 },
 	{ 'p', "permits = (", "permit = (", 'p', 1, "permits", "missing required setting", 1 },
 };
-
-static void check_bad_case(const struct env *e, size_t i, const struct bad_case *bc)
-{
-	char *gw = patch(base_gw, bc->patched == 'g' ? bc->from : NULL, bc->to);
-	char *pm = patch(base_pm, bc->patched == 'p' ? bc->from : NULL, bc->to);
-	struct config *cfg = (struct config *)&cfg; /* a sentinel: must stay untouched */
-	char *errtext = NULL;
-	char prefix[PATH_LEN + 128];
-	int r = load_texts(e, gw, pm, &cfg, &errtext);
-	int want = bc->errors;
-
-	snprintf(prefix, sizeof(prefix), "%s:%d: %s%s", bc->reported == 'g' ? e->gw : e->pm,
-		 bc->line, bc->path ? bc->path : "", bc->path ? ": " : "");
-	if (r != want || count_lines(errtext, prefix, bc->msg) != 1 ||
-	    error_lines(errtext) != want || cfg != (struct config *)&cfg)
-		fail_msg("bad case %zu (%s -> %s): returned %d, want %d errors with a line "
-			 "\"%s...%s\"; got:\n%s", i, bc->from, bc->to, r, want, prefix, bc->msg,
-			 errtext);
-	free(errtext);
-	free(gw);
-	free(pm);
-}
 
 static void test_bad_configs(void **state)
 {
