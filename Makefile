@@ -32,6 +32,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Link seams: a test may wrap system calls, e.g. WRAP_test_queue := write
 WRAP_test_outbox_faults := write fdatasync fsync renameat openat ftruncate malloc calloc realloc free
+WRAP_test_sink_mqtt := MQTTAsync_sendMessage
 wrapflags = $(foreach f,$(WRAP_$(1)),-Wl,--wrap=$(f))
 
 .PHONY: all deps check unit unit-asan unit-valgrind integration demo bench clean install
@@ -54,6 +55,9 @@ $(BUILD)/outfall-sim: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/sim/*.c))
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) -lutil
 
 $(BUILD)/bench: $(BUILD)/obj/tests/bench/bench.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/drain: $(BUILD)/obj/tests/bench/drain.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
@@ -84,7 +88,7 @@ check: deps
 demo: deps all
 	@scripts/demo.sh $(BUILD)
 
-bench: deps all $(BUILD)/bench
+bench: deps all $(BUILD)/bench $(BUILD)/drain
 	@scripts/bench.sh $(BUILD)
 
 clean:

@@ -27,7 +27,7 @@
 static const char *const root_known[] = { "gateway", "alerting", "buses", "sensors",
 					  "outlets", "sinks", NULL };
 static const char *const gateway_known[] = { "id", "data_dir", "timezone", "permits",
-					     "queue_max", NULL };
+					     "fsync_ms", "max_backlog_mb", NULL };
 static const char *const alerting_known[] = { "hysteresis_pct", "raise_after_s",
 					      "clear_after_s", "no_response_polls",
 					      "crc_error_pct", "expiry_warning_days",
@@ -94,7 +94,8 @@ static void parse_gateway(struct cfg_ctx *c, struct config *cfg, const config_se
 		cfg_error(c, g, "data_dir", "\"%s\" must be an absolute path", cfg->data_dir);
 	if (cfg_string(c, g, "timezone", CFG_OPTIONAL, &cfg->timezone) >= 0 && cfg->timezone)
 		check_timezone(c, g, cfg->timezone);
-	cfg_int(c, g, "queue_max", CFG_OPTIONAL, 16, 65536, "records", &cfg->queue_max);
+	cfg_int(c, g, "fsync_ms", CFG_OPTIONAL, 0, 600000, "ms", &cfg->fsync_ms);
+	cfg_int(c, g, "max_backlog_mb", CFG_OPTIONAL, 16, 65536, "MiB", &cfg->max_backlog_mb);
 	cfg_string(c, g, "permits", CFG_OPTIONAL, &permits);
 	cfg->permits_path = resolve_permits(c, cfg->path, permits ? permits : "permits.conf");
 	free(permits);
@@ -452,7 +453,8 @@ int config_load(const char *path, struct config **out, FILE *err)
 	cfg->path = cfg_strdup(&c, path);
 	cfg->data_dir = cfg_strdup(&c, "/var/lib/outfall");
 	cfg->timezone = cfg_strdup(&c, "Asia/Shanghai");
-	cfg->queue_max = 1024;
+	cfg->fsync_ms = 1000;
+	cfg->max_backlog_mb = 64;
 	cfg->mqtt.tls_verify = true;
 	config_init(&gw);
 	config_init(&pm);

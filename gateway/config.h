@@ -193,7 +193,9 @@ struct config {
 	char *id;            /* gateway.id */
 	char *data_dir;      /* default /var/lib/outfall */
 	char *timezone;      /* default Asia/Shanghai */
-	int queue_max;       /* records held in RAM for the sinks, 16..65536, default 1024 */
+	int fsync_ms;        /* telemetry fdatasync batch: the power-loss window,
+			      * 0..600000 ms, default 1000 (alerts: at once) */
+	int max_backlog_mb;  /* disk cap of the outbox, 16..65536 MiB, default 64 */
 	struct cfg_alerting alerting;
 	struct cfg_bus *buses;
 	size_t n_buses;

@@ -265,9 +265,9 @@ static void print_outlet(const struct config *cfg, const struct cfg_outlet *o, F
 static void print_acquisition(const struct config *cfg, FILE *out)
 {
 	fprintf(out, "gateway %s\n  data_dir %s\n  timezone %s\n  permits  %s\n"
-		"  queue    %d records\n  alerting hysteresis %g %%, raise after %d s, "
+		"  outbox   fsync every %d ms, at most %d MiB on disk\n  alerting hysteresis %g %%, raise after %d s, "
 		"clear after %d s\n", cfg->id, cfg->data_dir, cfg->timezone, cfg->permits_path,
-		cfg->queue_max, cfg->alerting.hysteresis_pct, cfg->alerting.raise_after_s,
+		cfg->fsync_ms, cfg->max_backlog_mb, cfg->alerting.hysteresis_pct, cfg->alerting.raise_after_s,
 		cfg->alerting.clear_after_s);
 	fprintf(out, "           no answer %d polls, garbled over %g %%, permit expiry "
 		"warning %d days, coverage %g %%\n", cfg->alerting.no_response_polls,

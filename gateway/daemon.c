@@ -1,6 +1,7 @@
 /*
  * daemon.c - the main loop (see daemon.h): builds the pipeline from a
- * loaded config, polls, and shuts down within the SIGTERM budget.
+ * loaded config, polls, and shuts down within the SIGTERM budget. What goes
+ * into the outbox is daemon_records.c's business.
  */
 #include "daemon.h"
 
@@ -12,64 +13,18 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "acquire.h"
 #include "clock.h"
-#include "compliance.h"
-#include "log.h"
-#include "param.h"
-#include "queue.h"
-#include "sink.h"
+#include "daemon_internal.h"
 #include "sink_influx.h"
 #include "sink_mqtt.h"
 
-#define MAX_SINKS 2
-#define MAX_ALERTS_PER_POLL 32
 #define LOOP_MAX_WAIT_MS 1000   /* wake at least this often */
 #define STATS_LOG_MS 300000     /* an info line with counters */
 #define FLUSH_BUDGET_MS 2000    /* per sink on shutdown; SIGTERM budget is 5 s */
-
-struct daemon {
-	const struct config *cfg;
-	struct acquire *acq;
-	struct compliance *comp;
-	struct queue *q;
-	struct sink sinks[MAX_SINKS];
-	int n_sinks;
-	int sigfd;
-	bool stop;
-	int64_t watchdog_ms;   /* ping interval, 0 when not supervised */
-	int64_t next_watchdog_ms;
-	int64_t next_stats_ms;
-	uint64_t alerts;       /* alert events produced */
-};
-
-static void log_alert(const struct rec_alert *a)
-{
-	log_notice("alert %s: %s %s on outlet %s: value %.10g, limit %.10g %s, permit %s (%s)",
-		   alert_state_name(a->state), alert_kind_name(a->kind), param_name(a->param),
-		   a->outlet, a->value, a->limit, param_unit(a->param), a->permit, a->id);
-}
-
-/* acquire_emit_fn: one poll in, telemetry and alert records out. */
-static void on_poll(void *ctx, int sensor_idx, const struct record *r)
-{
-	struct daemon *d = ctx;
-	struct rec_alert alerts[MAX_ALERTS_PER_POLL];
-	int n;
-
-	queue_append(d->q, r);
-	n = compliance_eval(d->comp, sensor_idx, r, alerts, MAX_ALERTS_PER_POLL);
-	for (int i = 0; i < n; i++) {
-		struct record ar = { .ts_ms = r->ts_ms, .type = REC_ALERT };
-
-		ar.u.alert = alerts[i];
-		queue_append(d->q, &ar);
-		log_alert(&alerts[i]);
-		d->alerts++;
-	}
-}
+#define OUTBOX_SUBDIR "outbox"
 
 static int open_signals(void)
 {
@@ -100,43 +55,83 @@ static void read_signals(struct daemon *d)
 	}
 }
 
+/* The sinks in a fixed order; each is named for its cursor file. */
+static void name_sinks(struct daemon *d)
+{
+	d->n_sinks = 0;
+	d->mqtt = -1;
+	if (d->cfg->mqtt.enabled) {
+		d->mqtt = d->n_sinks;
+		d->sink_names[d->n_sinks++] = "mqtt";
+	}
+	if (d->cfg->influx.enabled)
+		d->sink_names[d->n_sinks++] = "influx";
+}
+
 static int add_sinks(struct daemon *d, int64_t started_ms)
 {
 	const struct config *cfg = d->cfg;
+	int rc = 0;
+
+	for (int i = 0; i < d->n_sinks && rc == 0; i++) {
+		if (i == d->mqtt)
+			rc = sink_mqtt_new(&cfg->mqtt, cfg->id, d->ob, i, started_ms, &d->sinks[i]);
+		else
+			rc = sink_influx_new(&cfg->influx, cfg->id, cfg->data_dir, d->ob, i,
+					     &d->sinks[i]);
+		if (rc < 0)
+			d->n_sinks = i; /* only the ones made are freed */
+	}
+	return rc;
+}
+
+static int open_outbox(struct daemon *d, int64_t now)
+{
+	struct outbox_opts o;
+	char dir[4096];
+	int n = snprintf(dir, sizeof(dir), "%s/%s", d->cfg->data_dir, OUTBOX_SUBDIR);
 	int rc;
 
-	if (cfg->mqtt.enabled) {
-		rc = sink_mqtt_new(&cfg->mqtt, cfg->id, d->q, d->n_sinks, started_ms,
-				   &d->sinks[d->n_sinks]);
-		if (rc < 0)
-			return rc;
-		d->n_sinks++;
-	}
-	if (cfg->influx.enabled) {
-		rc = sink_influx_new(&cfg->influx, cfg->id, d->q, d->n_sinks,
-				     &d->sinks[d->n_sinks]);
-		if (rc < 0)
-			return rc;
-		d->n_sinks++;
-	}
-	return 0;
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	outbox_opts_default(&o);
+	o.fsync_ms = d->cfg->fsync_ms;
+	o.max_backlog_bytes = (size_t)d->cfg->max_backlog_mb << 20;
+	for (int i = 0; i < d->n_sinks; i++)
+		o.sink_names[i] = d->sink_names[i];
+	/* with no sink, records are still kept on disk for when one is added */
+	if (d->n_sinks == 0)
+		o.sink_names[0] = "none";
+	rc = outbox_open(dir, &o, d->n_sinks ? d->n_sinks : 1, now, &d->ob);
+	if (rc < 0)
+		log_err("outbox %s: cannot open: %s%s", dir, strerror(-rc),
+			rc == -EBUSY ? " (another outfalld uses this data_dir)" : "");
+	return rc;
 }
 
 static int daemon_init(struct daemon *d, const struct config *cfg)
 {
 	int64_t now = clock_mono_ms();
-	int n_sinks = cfg->mqtt.enabled + cfg->influx.enabled;
 	uint64_t wd_usec = 0;
+	int rc;
 
 	d->cfg = cfg;
+	/* Local days of daily statistics are in the gateway's time zone. */
+	setenv("TZ", cfg->timezone, 1);
+	tzset();
 	d->sigfd = open_signals();
 	if (d->sigfd < 0)
 		return d->sigfd;
-	d->q = queue_new((size_t)cfg->queue_max, n_sinks ? n_sinks : 1);
-	d->comp = compliance_new(cfg);
+	name_sinks(d);
+	rc = open_outbox(d, now);
+	if (rc < 0)
+		return rc;
 	d->acq = acquire_new(cfg, now);
-	if (!d->q || !d->comp || !d->acq)
+	if (!d->acq)
 		return -ENOMEM;
+	rc = daemon_records_init(d);
+	if (rc < 0)
+		return rc;
 	if (add_sinks(d, clock_wall_ms()) < 0)
 		return -EINVAL;
 	if (sd_watchdog_enabled(0, &wd_usec) > 0)
@@ -150,59 +145,44 @@ static void daemon_fini(struct daemon *d)
 {
 	for (int i = 0; i < d->n_sinks; i++)
 		d->sinks[i].ops->free(d->sinks[i].impl);
+	daemon_records_fini(d);
 	acquire_free(d->acq);
-	compliance_free(d->comp);
-	queue_free(d->q);
+	outbox_close(d->ob);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 }
 
-static void log_stats(struct daemon *d)
-{
-	struct acquire_stats t;
-
-	acquire_totals(d->acq, &t);
-	log_info("stats: %llu polls, %llu failed, %llu timeouts, %llu crc errors, %llu alerts",
-		 (unsigned long long)t.polls, (unsigned long long)t.failures,
-		 (unsigned long long)t.drv.timeouts, (unsigned long long)t.drv.crc_errors,
-		 (unsigned long long)d->alerts);
-	for (int i = 0; i < d->n_sinks; i++) {
-		struct sink_stats s;
-
-		d->sinks[i].ops->get_stats(d->sinks[i].impl, &s);
-		log_info("stats: sink %s: %llu sent, %zu queued, %llu dropped, %llu errors",
-			 d->sinks[i].ops->name, (unsigned long long)s.sent,
-			 queue_unacked(d->q, i), (unsigned long long)queue_dropped(d->q, i),
-			 (unsigned long long)s.errors);
-	}
-}
-
 static void timers(struct daemon *d, int64_t now)
 {
+	daemon_records_tick(d, now);
+	outbox_tick(d->ob, now);
 	if (d->watchdog_ms && now >= d->next_watchdog_ms) {
 		sd_notify(0, "WATCHDOG=1");
 		d->next_watchdog_ms = now + d->watchdog_ms;
 	}
 	if (now >= d->next_stats_ms) {
-		log_stats(d);
+		daemon_log_stats(d);
 		d->next_stats_ms = now + STATS_LOG_MS;
 	}
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
 }
 
 static int poll_timeout(struct daemon *d, int64_t now)
 {
 	int64_t next = acquire_next_ms(d->acq);
 
-	if (d->next_stats_ms < next)
-		next = d->next_stats_ms;
-	if (d->watchdog_ms && d->next_watchdog_ms < next)
-		next = d->next_watchdog_ms;
-	for (int i = 0; i < d->n_sinks; i++) {
-		int64_t t = d->sinks[i].ops->next_ms(d->sinks[i].impl, now);
-
-		if (t < next)
-			next = t;
-	}
+	next = earliest(next, d->next_stats_ms);
+	next = earliest(next, d->next_metrics_ms);
+	next = earliest(next, d->next_tick_ms);
+	next = earliest(next, outbox_next_ms(d->ob));
+	if (d->watchdog_ms)
+		next = earliest(next, d->next_watchdog_ms);
+	for (int i = 0; i < d->n_sinks; i++)
+		next = earliest(next, d->sinks[i].ops->next_ms(d->sinks[i].impl, now));
 	if (next <= now)
 		return 0;
 	return next - now > LOOP_MAX_WAIT_MS ? LOOP_MAX_WAIT_MS : (int)(next - now);
@@ -210,8 +190,8 @@ static int poll_timeout(struct daemon *d, int64_t now)
 
 static void loop_once(struct daemon *d)
 {
-	struct pollfd pfds[1 + MAX_SINKS * SINK_MAX_FDS];
-	int first[MAX_SINKS], count[MAX_SINKS];
+	struct pollfd pfds[1 + DAEMON_MAX_SINKS * SINK_MAX_FDS];
+	int first[DAEMON_MAX_SINKS], count[DAEMON_MAX_SINKS];
 	int n = 1;
 	int64_t now = clock_mono_ms();
 
@@ -227,23 +207,24 @@ static void loop_once(struct daemon *d)
 	}
 	if (pfds[0].revents & POLLIN)
 		read_signals(d);
+	acquire_run(d->acq, clock_mono_ms(), daemon_on_poll, d);
 	now = clock_mono_ms();
-	acquire_run(d->acq, now, on_poll, d);
-	now = clock_mono_ms();
+	timers(d, now); /* the outbox tick makes synced telemetry visible to sinks */
 	for (int i = 0; i < d->n_sinks; i++)
 		d->sinks[i].ops->dispatch(d->sinks[i].impl, &pfds[first[i]], count[i], now);
-	timers(d, now);
 }
 
 int daemon_run(const struct config *cfg)
 {
-	struct daemon d = { .sigfd = -1 };
+	struct daemon d = { .sigfd = -1, .mqtt = -1 };
 	int rc = daemon_init(&d, cfg);
 
 	if (rc < 0) {
 		log_err("cannot start: %s", strerror(-rc));
 		daemon_fini(&d);
-		return rc == -EINVAL ? 78 : 71;
+		if (rc == -EINVAL)
+			return 78; /* a sink refused its settings */
+		return d.ob ? 71 : 74; /* no outbox: data_dir is unusable */
 	}
 	log_notice("started: gateway %s, %zu sensors on %zu buses, %d sinks", cfg->id,
 		   cfg->n_sensors, cfg->n_buses, d.n_sinks);
@@ -251,9 +232,11 @@ int daemon_run(const struct config *cfg)
 	while (!d.stop)
 		loop_once(&d);
 	sd_notify(0, "STOPPING=1");
+	daemon_save_state(&d, true);
+	outbox_flush(d.ob, clock_mono_ms());
 	for (int i = 0; i < d.n_sinks; i++)
 		d.sinks[i].ops->flush(d.sinks[i].impl, FLUSH_BUDGET_MS);
-	log_stats(&d);
+	daemon_log_stats(&d);
 	daemon_fini(&d);
 	log_notice("stopped");
 	return 0;

@@ -303,21 +303,116 @@ static int lp_alert(struct lp_buf *buf, const char *gateway, const struct record
 	return lp_end(&p, r->ts_ms);
 }
 
+/* InfluxDB integers are signed 64-bit; a counter past that is pinned
+ * rather than wrapped into a negative number. */
+static int64_t lp_u64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static int lp_gateway(struct lp_buf *buf, const char *gateway, const struct record *r)
+{
+	const struct rec_metrics *m = &r->u.metrics;
+	struct lp_point p;
+
+	lp_begin(&p, buf, "outfall_gateway");
+	lp_tag(&p, "gateway", gateway);
+	lp_field_int(&p, "polls", lp_u64(m->polls));
+	lp_field_int(&p, "errors", lp_u64(m->errors));
+	lp_field_int(&p, "timeouts", lp_u64(m->timeouts));
+	lp_field_int(&p, "crc_errors", lp_u64(m->crc_errors));
+	lp_field_int(&p, "exceptions", lp_u64(m->exceptions));
+	lp_field_int(&p, "outbox_corrupt", lp_u64(m->outbox_corrupt));
+	lp_field_int(&p, "outbox_io_errors", lp_u64(m->outbox_io_errors));
+	return lp_end(&p, r->ts_ms);
+}
+
+/* A sink whose name cannot be a tag (empty, e.g. from a damaged record) is
+ * named by its index, so that its line cannot pass for the gateway's. */
+static int lp_sink(struct lp_buf *buf, const char *gateway, const struct record *r, int i)
+{
+	const struct rec_sink_metrics *k = &r->u.metrics.sinks[i];
+	char idx[4] = { (char)('0' + i), '\0' };
+	size_t n = strnlen(k->name, sizeof(k->name));
+	struct lp_point p;
+
+	lp_begin(&p, buf, "outfall_gateway");
+	lp_tag(&p, "gateway", gateway);
+	if (lp_name_len(k->name, n) > 0)
+		lp_tag_n(&p, "sink", k->name, n);
+	else
+		lp_tag(&p, "sink", idx);
+	lp_field_int(&p, "queue_depth", lp_u64(k->queue_depth));
+	lp_field_int(&p, "oldest_unsent_s", k->oldest_unsent_s);
+	lp_field_int(&p, "sent", lp_u64(k->sent));
+	lp_field_int(&p, "retried", lp_u64(k->retried));
+	lp_field_int(&p, "dropped", lp_u64(k->dropped));
+	lp_field_int(&p, "quarantined", lp_u64(k->quarantined));
+	return lp_end(&p, r->ts_ms);
+}
+
+/* One parameter of a period; its timestamp is the period start. A NaN
+ * statistic (no good reading, no volume) is left out; count always stays. */
+static int lp_aggregate(struct lp_buf *buf, const char *gateway, const struct record *r,
+			const struct rec_agg_param *ap)
+{
+	const struct rec_aggregate *a = &r->u.aggregate;
+	struct lp_point p;
+
+	lp_begin(&p, buf, "outfall_aggregate");
+	lp_tag(&p, "gateway", gateway);
+	LP_TAG_FIELD(&p, "outlet", a->outlet);
+	lp_tag(&p, "parameter", param_name(ap->param));
+	lp_tag(&p, "period", agg_period_name(a->period));
+	lp_field_float(&p, "avg", ap->avg);
+	lp_field_float(&p, "min", ap->min);
+	lp_field_float(&p, "max", ap->max);
+	lp_field_float(&p, "cou", ap->cou);
+	lp_field_int(&p, "count", ap->count);
+	return lp_end(&p, r->ts_ms);
+}
+
+/* Lines a well-formed record gives, or -EINVAL for one that is not. */
+static int lp_lines(const struct record *r)
+{
+	switch (r->type) {
+	case REC_POLL:
+		return r->u.poll.n <= REC_MAX_VALUES ? r->u.poll.n : -EINVAL;
+	case REC_ALERT:
+		return 1;
+	case REC_METRICS:
+		return r->u.metrics.n_sinks <= REC_MAX_SINKS ? 1 + r->u.metrics.n_sinks : -EINVAL;
+	case REC_AGGREGATE:
+		return r->u.aggregate.n <= REC_MAX_VALUES && r->u.aggregate.period < AGG_COUNT ?
+		       r->u.aggregate.n : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Line i of record r. */
+static int lp_line(struct lp_buf *buf, const char *gateway, const struct record *r, int i)
+{
+	switch (r->type) {
+	case REC_POLL:
+		return lp_reading(buf, gateway, r, &r->u.poll.values[i]);
+	case REC_ALERT:
+		return lp_alert(buf, gateway, r);
+	case REC_METRICS:
+		return i == 0 ? lp_gateway(buf, gateway, r) : lp_sink(buf, gateway, r, i - 1);
+	default:
+		return lp_aggregate(buf, gateway, r, &r->u.aggregate.params[i]);
+	}
+}
+
 int lp_append_record(struct lp_buf *buf, const char *gateway, const struct record *r)
 {
 	size_t start = buf->len;
-	int lines = 0;
+	int lines = lp_lines(r);
 	int err = 0;
 
-	if (r->type == REC_ALERT) {
-		err = lp_alert(buf, gateway, r);
-		lines = 1;
-	} else if (r->type == REC_POLL && r->u.poll.n <= REC_MAX_VALUES) {
-		for (int i = 0; i < r->u.poll.n && !err; i++, lines++)
-			err = lp_reading(buf, gateway, r, &r->u.poll.values[i]);
-	} else {
-		return -EINVAL;
-	}
+	for (int i = 0; i < lines && !err; i++)
+		err = lp_line(buf, gateway, r, i);
 	if (err) {
 		buf->len = start;
 		if (buf->data && buf->cap > start)

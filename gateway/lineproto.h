@@ -28,11 +28,16 @@ struct lp_buf {
 
 /*
  * Appends the point(s) for one record: a poll gives one outfall_reading line
- * per value, an alert one outfall_alert line. gateway is the gateway id tag.
+ * per value, an alert one outfall_alert line, self-metrics one
+ * outfall_gateway line for the gateway and one more per sink (tagged
+ * sink=<name>), an aggregate one outfall_aggregate line per parameter
+ * stamped with the period start. gateway is the gateway id tag.
  * Returns the number of lines appended, or -ENOSPC leaving buf->len as it
- * was (nothing partial is ever left behind). A poll with no values appends
- * nothing and returns 0. -EINVAL for a record that is not well formed
- * (unknown type, more than REC_MAX_VALUES values), e.g. from a corrupt file.
+ * was (nothing partial is ever left behind). A poll or aggregate with no
+ * values appends nothing and returns 0. -EINVAL for a record that is not
+ * well formed (unknown type or period, more values or sinks than a record
+ * holds), e.g. from a corrupt file. Unsigned counters above INT64_MAX are
+ * written as INT64_MAX.
  */
 int lp_append_record(struct lp_buf *buf, const char *gateway, const struct record *r);
 

@@ -23,12 +23,35 @@
 _Static_assert(P_COUNT <= 16, "outbox codec: param needs more than 4 bits");
 _Static_assert(Q_COUNT <= 4, "outbox codec: quality needs more than 2 bits");
 _Static_assert(REC_MAX_VALUES <= 255, "outbox codec: n is one byte");
+_Static_assert(REC_MAX_SINKS <= 255, "outbox codec: n_sinks is one byte");
+_Static_assert(REC_NAME < 128 && REC_SINK_NAME < 128 && REC_ID < 16384 &&
+	       REC_PERMIT < 128 && REC_HOLDER < 16384,
+	       "outbox codec: the size bounds below assume these length prefixes");
 
 enum obc_enc { ENC_F64, ENC_F32, ENC_DEC, ENC_NAN };
 
 #define OBC_QNAN_BITS 0x7ff8000000000000ULL /* what NAN and 0.0/0.0 give */
 #define OBC_EXACT_INT 9007199254740992.0    /* 2^53: beyond it m is inexact */
 #define OBC_DEC_K 8                         /* decimal exponents 0..7 */
+
+/* Worst-case encoded sizes: every varint at its longest, every string full,
+ * every double a float64. OUTBOX_CODEC_MAX must hold the largest. */
+#define OBC_STR_MAX(size) ((size) < 128 ? 1 + (size) : 2 + (size))
+#define OBC_HEAD_MAX (1 + OBC_VARINT_MAX)
+#define OBC_DBL_MAX 9 /* tag and float64 */
+#define OBC_POLL_MAX (OBC_HEAD_MAX + 2 * OBC_STR_MAX(REC_NAME) + 1 + REC_MAX_VALUES * 9)
+#define OBC_ALERT_MAX (OBC_HEAD_MAX + 5 + OBC_VARINT_MAX + OBC_STR_MAX(REC_ID) + \
+		       2 * OBC_STR_MAX(REC_NAME) + OBC_STR_MAX(REC_PERMIT) + \
+		       OBC_STR_MAX(REC_HOLDER) + 3 * OBC_DBL_MAX + 2 * OBC_VARINT_MAX)
+#define OBC_METRICS_MAX (OBC_HEAD_MAX + 7 * OBC_VARINT_MAX + 1 + \
+			 REC_MAX_SINKS * (OBC_STR_MAX(REC_SINK_NAME) + 6 * OBC_VARINT_MAX))
+#define OBC_AGG_MAX (OBC_HEAD_MAX + OBC_STR_MAX(REC_NAME) + 2 + OBC_VARINT_MAX + \
+		     REC_MAX_VALUES * (2 + 5 + 4 * 8))
+
+_Static_assert(OBC_POLL_MAX <= OUTBOX_CODEC_MAX, "outbox codec: a poll outgrows the maximum");
+_Static_assert(OBC_ALERT_MAX <= OUTBOX_CODEC_MAX, "outbox codec: an alert outgrows the maximum");
+_Static_assert(OBC_METRICS_MAX <= OUTBOX_CODEC_MAX, "outbox codec: metrics outgrow the maximum");
+_Static_assert(OBC_AGG_MAX <= OUTBOX_CODEC_MAX, "outbox codec: an aggregate outgrows the maximum");
 
 static const double obc_p10[OBC_DEC_K] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7 };
 
@@ -227,19 +250,97 @@ static void enc_alert(struct obc_w *w, const struct rec_alert *a)
 	w_varint(w, zz_enc(a->until_ms));
 }
 
+static int enc_metrics(struct obc_w *w, const struct rec_metrics *m)
+{
+	if (m->n_sinks > REC_MAX_SINKS)
+		return -EINVAL;
+	w_varint(w, m->polls);
+	w_varint(w, m->errors);
+	w_varint(w, m->timeouts);
+	w_varint(w, m->crc_errors);
+	w_varint(w, m->exceptions);
+	w_varint(w, m->outbox_corrupt);
+	w_varint(w, m->outbox_io_errors);
+	w_u8(w, m->n_sinks);
+	for (int i = 0; i < m->n_sinks; i++) {
+		const struct rec_sink_metrics *k = &m->sinks[i];
+
+		w_str(w, k->name, sizeof(k->name));
+		w_varint(w, k->queue_depth);
+		w_varint(w, zz_enc(k->oldest_unsent_s));
+		w_varint(w, k->sent);
+		w_varint(w, k->retried);
+		w_varint(w, k->dropped);
+		w_varint(w, k->quarantined);
+	}
+	return 0;
+}
+
+/* The four statistics share one byte of encodings: most are short
+ * decimals, and a tag byte each would be a quarter of their size. */
+static void enc_agg_param(struct obc_w *w, const struct rec_agg_param *p)
+{
+	const double v[4] = { p->avg, p->min, p->max, p->cou };
+	uint64_t dec[4] = { 0, 0, 0, 0 };
+	enum obc_enc enc[4];
+	uint8_t encs = 0;
+
+	for (int i = 0; i < 4; i++) {
+		enc[i] = dbl_pick(v[i], &dec[i]);
+		encs |= (uint8_t)(enc[i] << (2 * i));
+	}
+	w_u8(w, p->param);
+	w_u8(w, encs);
+	w_varint(w, p->count);
+	for (int i = 0; i < 4; i++)
+		w_dbl_body(w, enc[i], v[i], dec[i]);
+}
+
+/* end_ms is stored as its distance from ts_ms (the period start), with
+ * unsigned wrap-around so that every pair of values round-trips. */
+static int enc_aggregate(struct obc_w *w, int64_t ts_ms, const struct rec_aggregate *a)
+{
+	if (a->n > REC_MAX_VALUES)
+		return -EINVAL;
+	for (int i = 0; i < a->n; i++)
+		if (a->params[i].param >= 16)
+			return -EINVAL;
+	w_str(w, a->outlet, sizeof(a->outlet));
+	w_u8(w, a->period);
+	w_u8(w, a->n);
+	w_varint(w, zz_enc((int64_t)((uint64_t)a->end_ms - (uint64_t)ts_ms)));
+	for (int i = 0; i < a->n; i++)
+		enc_agg_param(w, &a->params[i]);
+	return 0;
+}
+
+static int enc_body(struct obc_w *w, const struct record *r)
+{
+	switch (r->type) {
+	case REC_POLL:
+		return enc_poll(w, &r->u.poll);
+	case REC_ALERT:
+		enc_alert(w, &r->u.alert);
+		return 0;
+	case REC_METRICS:
+		return enc_metrics(w, &r->u.metrics);
+	case REC_AGGREGATE:
+		return enc_aggregate(w, r->ts_ms, &r->u.aggregate);
+	default:
+		return -EINVAL;
+	}
+}
+
 int outbox_codec_encode(const struct record *r, uint8_t *buf, size_t cap)
 {
 	struct obc_w w = { .buf = buf, .cap = cap };
-	int rc = 0;
+	int rc;
 
-	if (r->type != REC_POLL && r->type != REC_ALERT)
+	if (r->type > REC_AGGREGATE)
 		return -EINVAL;
 	w_u8(&w, (uint8_t)(OBC_VERSION << 4 | r->type));
 	w_varint(&w, zz_enc(r->ts_ms));
-	if (r->type == REC_POLL)
-		rc = enc_poll(&w, &r->u.poll);
-	else
-		enc_alert(&w, &r->u.alert);
+	rc = enc_body(&w, r);
 	if (rc < 0)
 		return rc;
 	if (w.full)
@@ -397,12 +498,77 @@ static bool dec_alert(struct obc_r *r, struct rec_alert *a)
 	       r_svarint(r, &a->until_ms);
 }
 
+static bool dec_sink_metrics(struct obc_r *r, struct rec_sink_metrics *k)
+{
+	return r_str(r, k->name, sizeof(k->name)) && r_varint(r, &k->queue_depth) &&
+	       r_svarint(r, &k->oldest_unsent_s) && r_varint(r, &k->sent) &&
+	       r_varint(r, &k->retried) && r_varint(r, &k->dropped) &&
+	       r_varint(r, &k->quarantined);
+}
+
+static bool dec_metrics(struct obc_r *r, struct rec_metrics *m)
+{
+	if (!r_varint(r, &m->polls) || !r_varint(r, &m->errors) || !r_varint(r, &m->timeouts) ||
+	    !r_varint(r, &m->crc_errors) || !r_varint(r, &m->exceptions) ||
+	    !r_varint(r, &m->outbox_corrupt) || !r_varint(r, &m->outbox_io_errors) ||
+	    !r_u8(r, &m->n_sinks) || m->n_sinks > REC_MAX_SINKS)
+		return false;
+	for (int i = 0; i < m->n_sinks; i++)
+		if (!dec_sink_metrics(r, &m->sinks[i]))
+			return false;
+	return true;
+}
+
+static bool dec_agg_param(struct obc_r *r, struct rec_agg_param *p)
+{
+	double *v[4] = { &p->avg, &p->min, &p->max, &p->cou };
+	uint8_t encs;
+	uint64_t count;
+
+	if (!r_u8(r, &p->param) || p->param >= 16 || !r_u8(r, &encs) ||
+	    !r_varint(r, &count) || count > UINT32_MAX)
+		return false;
+	p->count = (uint32_t)count;
+	for (int i = 0; i < 4; i++)
+		if (!r_dbl_body(r, (encs >> (2 * i)) & 3, v[i]))
+			return false;
+	return true;
+}
+
+static bool dec_aggregate(struct obc_r *r, int64_t ts_ms, struct rec_aggregate *a)
+{
+	int64_t span;
+
+	if (!r_str(r, a->outlet, sizeof(a->outlet)) || !r_u8(r, &a->period) ||
+	    !r_u8(r, &a->n) || a->n > REC_MAX_VALUES || !r_svarint(r, &span))
+		return false;
+	a->end_ms = (int64_t)((uint64_t)ts_ms + (uint64_t)span);
+	for (int i = 0; i < a->n; i++)
+		if (!dec_agg_param(r, &a->params[i]))
+			return false;
+	return true;
+}
+
+static bool dec_body(struct obc_r *r, struct record *rec)
+{
+	switch (rec->type) {
+	case REC_POLL:
+		return dec_poll(r, &rec->u.poll);
+	case REC_ALERT:
+		return dec_alert(r, &rec->u.alert);
+	case REC_METRICS:
+		return dec_metrics(r, &rec->u.metrics);
+	default:
+		return dec_aggregate(r, rec->ts_ms, &rec->u.aggregate);
+	}
+}
+
 /* The common head: version/type byte and timestamp. */
 static bool dec_head(struct obc_r *r, uint8_t *type, int64_t *ts_ms)
 {
 	uint8_t b;
 
-	if (!r_u8(r, &b) || b >> 4 != OBC_VERSION || (b & 15) > REC_ALERT)
+	if (!r_u8(r, &b) || b >> 4 != OBC_VERSION || (b & 15) > REC_AGGREGATE)
 		return false;
 	*type = b & 15;
 	return r_svarint(r, ts_ms);
@@ -412,16 +578,11 @@ int outbox_codec_decode(const uint8_t *buf, size_t len, struct record *out)
 {
 	struct obc_r r = { .p = buf, .len = len };
 	struct record tmp;
-	bool ok;
 
 	memset(&tmp, 0, sizeof(tmp));
 	if (!dec_head(&r, &tmp.type, &tmp.ts_ms))
 		return -EBADMSG;
-	if (tmp.type == REC_POLL)
-		ok = dec_poll(&r, &tmp.u.poll);
-	else
-		ok = dec_alert(&r, &tmp.u.alert);
-	if (!ok || r.off != len)
+	if (!dec_body(&r, &tmp) || r.off != len)
 		return -EBADMSG;
 	*out = tmp;
 	return 0;

@@ -11,12 +11,13 @@
  *
  * Round trip: decode(encode(r)) reproduces every field exactly - doubles
  * bit for bit, NaN payloads and -0.0 included - except the bytes a record
- * never uses: string bytes after the first NUL and values[] past n decode as
- * zero, and seq is not part of the payload (the frame carries it; decode
- * sets 0). A string field filled to its size without a NUL round-trips too.
+ * never uses: string bytes after the first NUL, values[], params[] and
+ * sinks[] past their count decode as zero, and seq is not part of the
+ * payload (the frame carries it; decode sets 0). A string field filled to
+ * its size without a NUL round-trips too.
  *
  * Layout (version 1), all integers little-endian or varint:
- *   byte 0          0x10 | type (0 poll, 1 alert)
+ *   byte 0          0x10 | type (0 poll, 1 alert, 2 metrics, 3 aggregate)
  *   ts_ms           zigzag varint
  *   poll:  outlet, sensor (varint length + bytes), n (u8, <= REC_MAX_VALUES),
  *          n values: tag byte = enc << 6 | quality << 4 | param, then the value
@@ -24,6 +25,16 @@
  *          window_min (zigzag varint), id, outlet, sensor, permit, holder,
  *          limit, value, peak (tag byte = enc << 6, then the value),
  *          since_ms, until_ms (zigzag varints)
+ *   metrics: polls, errors, timeouts, crc_errors, exceptions, outbox_corrupt,
+ *          outbox_io_errors (varints), n_sinks (u8, <= REC_MAX_SINKS), then
+ *          per sink: name, queue_depth, oldest_unsent_s (zigzag), sent,
+ *          retried, dropped, quarantined (varints)
+ *   aggregate: outlet, period (raw u8), n (u8, <= REC_MAX_VALUES), end_ms
+ *          as a zigzag varint of end_ms - ts_ms (wrapping: a minute is 3
+ *          bytes, not 6), then n params: param (u8, < 16, upper bits
+ *          reserved), one byte of the four encs of avg, min, max, cou (2
+ *          bits each, avg lowest), count (varint, <= UINT32_MAX), then the
+ *          four values' bodies
  *   value enc: 0 float64, 1 float32, 2 varint of zigzag(m) << 3 | k meaning
  *          m / 10^k (k 0..7, |m| <= 2^53), 3 the canonical quiet NaN
  *
@@ -39,13 +50,17 @@
 
 #include "record.h"
 
-/* Upper bound of an encoded record (the largest alert is about 560 bytes). */
-#define OUTBOX_CODEC_MAX 640
+/* Upper bound of an encoded record. The largest is an aggregate of
+ * REC_MAX_VALUES parameters with every value a full double (680 bytes; an
+ * alert with every string full is 560, metrics of 4 sinks 390); the codec
+ * checks the bound at build time. The segment reader and the frame buffers
+ * of outbox.c are sized from it. */
+#define OUTBOX_CODEC_MAX 704
 
 /*
  * Encodes r (seq ignored) into buf. Returns the length (> 0), -EINVAL for a
- * record that cannot be represented (unknown type, n > REC_MAX_VALUES, a
- * value's param or quality out of range), or -ENOSPC when cap is too small.
+ * record that cannot be represented (unknown type, n or n_sinks over its
+ * maximum, a param or quality out of range), or -ENOSPC when cap is too small.
  * buf contents are unspecified on failure.
  */
 int outbox_codec_encode(const struct record *r, uint8_t *buf, size_t cap);

@@ -1,6 +1,6 @@
 /*
  * payload.c - MQTT JSON payloads and topics (see payload.h): a bounded JSON
- * writer over a caller-owned buffer, and the four encoders built on it.
+ * writer over a caller-owned buffer, and the encoders built on it.
  */
 #include "payload.h"
 
@@ -127,6 +127,27 @@ static void jw_u64(struct jw *w, uint64_t v)
 		return;
 	}
 	jw_raw(w, tmp, (size_t)n);
+}
+
+static void jw_i64(struct jw *w, int64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+
+	if (n <= 0 || (size_t)n >= sizeof(tmp)) {
+		w->full = true;
+		return;
+	}
+	jw_raw(w, tmp, (size_t)n);
+}
+
+/* ,"key":<v> for the counters of the metrics record */
+static void jw_field_u64(struct jw *w, const char *key, uint64_t v)
+{
+	jw_lit(w, ",\"");
+	jw_lit(w, key);
+	jw_lit(w, "\":");
+	jw_u64(w, v);
 }
 
 static void jw_time(struct jw *w, int64_t wall_ms)
@@ -310,6 +331,108 @@ int payload_alert(char *buf, size_t cap, const char *gateway, const struct recor
 	return jw_end(&w);
 }
 
+static void jw_agg_param(struct jw *w, const struct rec_agg_param *p)
+{
+	jw_str(w, param_name(p->param));
+	jw_lit(w, ":{\"avg\":");
+	jw_num(w, p->avg);
+	jw_lit(w, ",\"min\":");
+	jw_num(w, p->min);
+	jw_lit(w, ",\"max\":");
+	jw_num(w, p->max);
+	jw_lit(w, ",\"cou\":");
+	jw_num(w, p->cou);
+	jw_lit(w, ",\"count\":");
+	jw_u64(w, p->count);
+	jw_lit(w, ",\"unit\":");
+	jw_str(w, param_unit(p->param));
+	jw_lit(w, "}");
+}
+
+int payload_aggregate(char *buf, size_t cap, const struct record *r)
+{
+	const struct rec_aggregate *a = &r->u.aggregate;
+	struct jw w = jw_start(buf, cap);
+
+	if (r->type != REC_AGGREGATE || a->n > REC_MAX_VALUES || a->period >= AGG_COUNT)
+		return -EINVAL;
+	jw_lit(&w, "{\"ts\":");
+	jw_time(&w, r->ts_ms);
+	jw_lit(&w, ",\"end\":");
+	jw_time(&w, a->end_ms);
+	jw_lit(&w, ",\"seq\":");
+	jw_u64(&w, r->seq);
+	jw_lit(&w, ",\"outlet\":");
+	jw_name(&w, a->outlet, sizeof(a->outlet));
+	jw_lit(&w, ",\"period\":");
+	jw_str(&w, agg_period_name(a->period));
+	jw_lit(&w, ",\"values\":{");
+	for (int i = 0; i < a->n; i++) {
+		if (i)
+			jw_lit(&w, ",");
+		jw_agg_param(&w, &a->params[i]);
+	}
+	jw_lit(&w, "}}");
+	return jw_end(&w);
+}
+
+static void jw_sink_metrics(struct jw *w, const struct rec_sink_metrics *m)
+{
+	jw_strn(w, m->name, sizeof(m->name));
+	jw_lit(w, ":{\"queue_depth\":");
+	jw_u64(w, m->queue_depth);
+	jw_lit(w, ",\"oldest_unsent_s\":");
+	jw_i64(w, m->oldest_unsent_s);
+	jw_field_u64(w, "sent", m->sent);
+	jw_field_u64(w, "retried", m->retried);
+	jw_field_u64(w, "dropped", m->dropped);
+	jw_field_u64(w, "quarantined", m->quarantined);
+	jw_lit(w, "}");
+}
+
+int payload_metrics(char *buf, size_t cap, const struct record *r)
+{
+	const struct rec_metrics *m = &r->u.metrics;
+	struct jw w = jw_start(buf, cap);
+
+	if (r->type != REC_METRICS || m->n_sinks > REC_MAX_SINKS)
+		return -EINVAL;
+	jw_lit(&w, "{\"ts\":");
+	jw_time(&w, r->ts_ms);
+	jw_field_u64(&w, "seq", r->seq);
+	jw_field_u64(&w, "polls", m->polls);
+	jw_field_u64(&w, "errors", m->errors);
+	jw_field_u64(&w, "timeouts", m->timeouts);
+	jw_field_u64(&w, "crc_errors", m->crc_errors);
+	jw_field_u64(&w, "exceptions", m->exceptions);
+	jw_field_u64(&w, "outbox_corrupt", m->outbox_corrupt);
+	jw_field_u64(&w, "outbox_io_errors", m->outbox_io_errors);
+	jw_lit(&w, ",\"sinks\":{");
+	for (int i = 0; i < m->n_sinks; i++) {
+		if (i)
+			jw_lit(&w, ",");
+		jw_sink_metrics(&w, &m->sinks[i]);
+	}
+	jw_lit(&w, "}}");
+	return jw_end(&w);
+}
+
+int payload_record(char *buf, size_t cap, const char *gateway, const struct record *r)
+{
+	switch (r->type) {
+	case REC_POLL:
+		return payload_telemetry(buf, cap, r);
+	case REC_ALERT:
+		return payload_alert(buf, cap, gateway, r);
+	case REC_AGGREGATE:
+		return payload_aggregate(buf, cap, r);
+	case REC_METRICS:
+		return payload_metrics(buf, cap, r);
+	default:
+		return -EINVAL;
+	}
+}
+
 int payload_status(char *buf, size_t cap, const char *state, const char *version,
 		   int64_t started_ms)
 {
@@ -346,15 +469,40 @@ int payload_topic(char *buf, size_t cap, const char *root, const struct record *
 {
 	struct jw w = jw_start(buf, cap);
 
-	if (r->type != REC_POLL && r->type != REC_ALERT)
+	/* checked first so that buf is left alone */
+	if (r->type > REC_AGGREGATE ||
+	    (r->type == REC_AGGREGATE && r->u.aggregate.period >= AGG_COUNT))
 		return -EINVAL;
 	jw_lit(&w, root ? root : "");
-	if (r->type == REC_POLL) {
+	switch (r->type) {
+	case REC_POLL:
 		jw_lit(&w, "/telemetry/");
 		jw_topic_level(&w, r->u.poll.outlet, sizeof(r->u.poll.outlet));
-	} else {
+		break;
+	case REC_ALERT:
 		jw_lit(&w, "/alerts/");
 		jw_topic_level(&w, r->u.alert.outlet, sizeof(r->u.alert.outlet));
+		break;
+	case REC_AGGREGATE:
+		jw_lit(&w, "/aggregate/");
+		jw_topic_level(&w, r->u.aggregate.outlet, sizeof(r->u.aggregate.outlet));
+		jw_lit(&w, "/");
+		jw_lit(&w, agg_period_name(r->u.aggregate.period));
+		break;
+	default:
+		jw_lit(&w, "/metrics");
+		break;
 	}
+	return jw_end(&w);
+}
+
+int payload_topic_active(char *buf, size_t cap, const char *root, const char *outlet)
+{
+	struct jw w = jw_start(buf, cap);
+
+	jw_lit(&w, root ? root : "");
+	jw_lit(&w, "/alerts/");
+	jw_topic_level(&w, outlet ? outlet : "", REC_NAME);
+	jw_lit(&w, "/active");
 	return jw_end(&w);
 }

@@ -11,7 +11,7 @@ WORK=$(mktemp -d -t outfall-bench.XXXXXX)
 . "$TOP/tests/integration/lib.sh"
 trap 'stop_all; rm -rf "$WORK"' EXIT
 
-echo "== pipeline (decode -> compliance -> JSON + line protocol -> queue), in-process"
+echo "== pipeline (decode -> compliance -> JSON + line protocol -> outbox append), in-process"
 mkdir -p "$WORK/example"
 cp "$TOP/config/outfall.conf.example" "$WORK/example/outfall.conf"
 cp "$TOP/config/permits.conf.example" "$WORK/example/permits.conf"
@@ -47,3 +47,9 @@ if n:
     print(f"daemon: {cpu * 1000 / n:.4f} ms CPU per reading (target <= 0.05 ms; collectd ~0.2 ms)")
 print(f"daemon memory: private dirty {pd} kB (target <= 2048 kB), RSS {rss} kB")
 PY
+
+DRAIN_N=${BENCH_DRAIN_N:-1000000}
+echo "== backlog drain: $DRAIN_N records (5 values each) to the local InfluxDB"
+"$BUILD/drain" influx "$INFLUX_URL" outfall "$DRAIN_N"
+echo "== backlog drain: $DRAIN_N records to the local broker (QoS 1)"
+"$BUILD/drain" mqtt "tcp://127.0.0.1:$MQTT_PORT" "$DRAIN_N"

@@ -2,7 +2,7 @@
 """check.py - assertions on what the broker and InfluxDB RECEIVED during an
 integration run, compared with what the simulator served (its CSV log).
 
-usage: check.py exceed|fault WORKDIR INFLUX_URL
+usage: check.py exceed|fault|readings|complete|crash WORKDIR INFLUX_URL
 Exits 0 when every assertion holds, 1 with a message per failure.
 """
 import csv
@@ -68,7 +68,7 @@ def telemetry(msgs):
 
 def check_readings(work, url, min_polls):
     served = served_values(work)
-    tel = telemetry(mqtt_messages(work))
+    tel = list({m["seq"]: m for m in telemetry(mqtt_messages(work))}.values())
     good = 0
     for m in tel:
         check(m["outlet"] == "WS-001", f"telemetry outlet {m['outlet']}")
@@ -79,7 +79,7 @@ def check_readings(work, url, min_polls):
                 check(was_served(served, p, val["v"]),
                       f"MQTT {p}={val['v']} was never served by the simulator")
     check(len(tel) >= min_polls, f"only {len(tel)} telemetry messages on MQTT")
-    seqs = [m["seq"] for m in tel]
+    seqs = list(dict.fromkeys(m["seq"] for m in tel))  # repeats are allowed
     check(seqs == sorted(seqs), "telemetry seq not increasing")
     rows = influx(url, "SELECT * FROM outfall_reading")
     ok_rows = [r for r in rows if r["q"] == "ok"]
@@ -139,9 +139,69 @@ def check_fault(work, url):
     check(len(probe) < len(flow) / 2, f"probe1 tried {len(probe)} times: no backoff")
 
 
+def served_in_order(work):
+    """Each parameter's served values, in the order they were served."""
+    seq = {}
+    with open(f"{work}/sim.csv", newline="") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["wall_ms"]))
+    for row in rows:
+        p = CSV_TO_PARAM.get(row["name"])
+        if p:
+            seq.setdefault(p, []).append(float(row["value"]))
+    return seq
+
+
+def same_values(got, want):
+    return len(got) == len(want) and all(
+        abs(g - w) <= 1e-6 * max(1.0, abs(w)) for g, w in zip(got, want))
+
+
+def check_complete(work, url):
+    """Every served value arrived at both sinks, once each, in order."""
+    want = served_in_order(work)
+    check(sum(map(len, want.values())) >= 100, "too few values served to judge")
+    rows = [r for r in influx(url, "SELECT * FROM outfall_reading") if r["q"] == "ok"]
+    rows.sort(key=lambda r: (r["time"], r["seq"]))
+    for p, vals in want.items():
+        got = [r["value"] for r in rows if r["parameter"] == p]
+        check(same_values(got, vals),
+              f"InfluxDB {p}: {len(got)} values, simulator served {len(vals)}"
+              f" (first difference at {next((i for i, (g, w) in enumerate(zip(got, vals)) if abs(g - w) > 1e-6 * max(1, abs(w))), min(len(got), len(vals)))})")
+    seen, order = set(), []
+    for m in telemetry(mqtt_messages(work)):
+        if m["seq"] not in seen:  # at-least-once: repeats carry the same seq
+            seen.add(m["seq"])
+            order.append(m)
+    check([m["seq"] for m in order] == sorted(m["seq"] for m in order),
+          "MQTT telemetry not in seq order")
+    for p, vals in want.items():
+        got = [m["values"][p]["v"] for m in order
+               if p in m["values"] and m["values"][p]["q"] == "ok"]
+        check(same_values(got, vals),
+              f"MQTT {p}: {len(got)} values, simulator served {len(vals)}")
+
+
+def check_crash(work, url):
+    """Every reading the daemon logged as read is in InfluxDB."""
+    import re
+    logged = set()
+    with open(f"{work}/daemon.log", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.search(r"read (\w+): seq (\d+), (\d+) values", line)
+            if m:
+                logged.add(int(m.group(2)))
+    check(len(logged) >= 40, f"only {len(logged)} reads logged across the crashes")
+    stored = {r["seq"] for r in influx(url, "SELECT seq, q FROM outfall_reading")}
+    missing = sorted(logged - stored)
+    check(not missing, f"{len(missing)} reads logged but not in InfluxDB: {missing[:10]}")
+    check_readings(work, url, 10)
+
+
 def main():
     mode, work, url = sys.argv[1:4]
-    {"exceed": check_exceed, "fault": check_fault}[mode](work, url)
+    {"exceed": check_exceed, "fault": check_fault, "complete": check_complete,
+     "crash": check_crash,
+     "readings": lambda w, u: check_readings(w, u, 5)}[mode](work, url)
     for f in failures:
         print(f"  FAIL: {f}")
     sys.exit(1 if failures else 0)

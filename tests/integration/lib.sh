@@ -40,11 +40,17 @@ start_mosquitto() {
 	cat > "$WORK/mosquitto.conf" <<CONF
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
-persistence false
+persistence true
+persistence_location $WORK/
 log_dest file $WORK/mosquitto.log
 user $(id -un)
 CONF
-	mosquitto -c "$WORK/mosquitto.conf" &
+	restart_mosquitto
+}
+
+# restart_mosquitto: the broker again, same port and persistence file.
+restart_mosquitto() {
+	mosquitto -c "$WORK/mosquitto.conf" 2>/dev/null &
 	MQTT_PID=$!
 	remember $MQTT_PID
 	wait_for 10 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t ping -m ping ||
@@ -70,10 +76,15 @@ bind-address = "127.0.0.1:$rpc"
 [monitor]
   store-enabled = false
 CONF
-	influxd -config "$WORK/influxdb.conf" > "$WORK/influxd.log" 2>&1 &
+	INFLUX_URL="http://127.0.0.1:$INFLUX_PORT"
+	restart_influxd
+}
+
+# restart_influxd: InfluxDB again, same ports and data.
+restart_influxd() {
+	influxd -config "$WORK/influxdb.conf" >> "$WORK/influxd.log" 2>&1 &
 	INFLUX_PID=$!
 	remember $INFLUX_PID
-	INFLUX_URL="http://127.0.0.1:$INFLUX_PORT"
 	wait_for 30 curl -sf "$INFLUX_URL/ping" ||
 		{ echo "influxd did not start (see $WORK/influxd.log)"; return 1; }
 }

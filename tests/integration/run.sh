@@ -39,7 +39,9 @@ fresh_run() { # fresh_run: new services' state for one case
 	mkdir -p "$WORK/cfg"
 	start_mosquitto && start_influxd || return 1
 	curl -sf -XPOST "$INFLUX_URL/query" --data-urlencode "q=CREATE DATABASE outfall" >/dev/null
-	mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v -t 'outfall/#' > "$WORK/mqtt.log" &
+	# a persistent session: messages published while it reconnects wait for it
+	mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -c -i it-sub -q 1 -v -t 'outfall/#' \
+		> "$WORK/mqtt.log" 2>/dev/null &
 	remember $!
 }
 
@@ -92,7 +94,73 @@ case_device_appears_later() {
 	kill -0 $pid
 }
 
-for c in case_bad_config case_exceed case_silent_slave case_device_appears_later; do
+# Outage: InfluxDB, then the broker, go away for a while and come back; every
+# reading the simulator served arrives at both, by value and in order.
+case_outage() {
+	fresh_run || return 1
+	start_sim "$WORK/tty" --csv "$WORK/sim.csv" || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" > "$WORK/daemon.log" 2>&1 &
+	local pid=$!
+	remember $pid
+	sleep 4
+	echo "stopping influxd for 6 s"
+	kill "$INFLUX_PID"; wait "$INFLUX_PID" 2>/dev/null
+	sleep 6
+	restart_influxd || return 1
+	sleep 3
+	echo "stopping mosquitto for 6 s"
+	kill "$MQTT_PID"; wait "$MQTT_PID" 2>/dev/null
+	sleep 6
+	restart_mosquitto || return 1
+	sleep 8
+	kill -STOP "$SIM_PID" # no new values from here on
+	sleep 3
+	kill -TERM "$pid"; wait "$pid" || { echo "outfalld exit $?"; return 1; }
+	sleep 1
+	python3 "$HERE/check.py" complete "$WORK" "$INFLUX_URL"
+}
+
+# Crash: kill -9 at 20 random moments, restarting each time; every reading
+# logged as read is in InfluxDB, and repeats are identical points.
+case_crash() {
+	fresh_run || return 1
+	start_sim "$WORK/tty" --csv "$WORK/sim.csv" || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	local i pid
+	for i in $(seq 20); do
+		"$BUILD/outfalld" -v -c "$WORK/cfg/outfall.conf" >> "$WORK/daemon.log" 2>&1 &
+		pid=$!
+		sleep "$(python3 -c 'import random; print(round(random.uniform(0.3, 2.5), 2))')"
+		kill -9 "$pid"; wait "$pid" 2>/dev/null
+	done
+	"$BUILD/outfalld" -v -c "$WORK/cfg/outfall.conf" >> "$WORK/daemon.log" 2>&1 &
+	pid=$!
+	sleep 6
+	kill -TERM "$pid"; wait "$pid" || { echo "outfalld exit $?"; return 1; }
+	sleep 1
+	python3 "$HERE/check.py" crash "$WORK" "$INFLUX_URL"
+}
+
+# A corrupt outbox (torn segment tail, garbage cursor) never stops the daemon.
+case_corrupt_outbox() {
+	fresh_run || return 1
+	start_sim "$WORK/tty" --csv "$WORK/sim.csv" || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	run_daemon 3 || return 1
+	local ob="$WORK/cfg/data/outbox" seg
+	seg=$(ls "$ob"/seg-*.log | tail -n 1)
+	printf '\261\377\377garbage-after-a-torn-write' >> "$seg"
+	printf 'not a cursor' > "$ob/cursor-influx"
+	run_daemon 4 || return 1
+	grep -Eiq "truncat|corrupt" "$WORK/daemon.log" || { echo "corruption not reported"; return 1; }
+	grep -q "cursor-influx is corrupt" "$WORK/daemon.log" || { echo "cursor not reported"; return 1; }
+	sleep 1
+	python3 "$HERE/check.py" readings "$WORK" "$INFLUX_URL"
+}
+
+for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appears_later \
+	case_outage case_crash case_corrupt_outbox}; do
 	echo "--- ${c#case_}"
 	$c
 	result "${c#case_}" $?

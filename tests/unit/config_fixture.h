@@ -39,7 +39,7 @@ static const char base_gw[] =
 	"  data_dir = \"/var/lib/outfall\";\n"                                  /* 3 */
 	"  timezone = \"Asia/Shanghai\";\n"                                     /* 4 */
 	"  permits = \"permits.conf\";\n"                                       /* 5 */
-	"  queue_max = 1024;\n"                                                 /* 6 */
+	"  max_backlog_mb = 64;\n"                                               /* 6 */
 	"};\n"                                                                  /* 7 */
 	"alerting: { hysteresis_pct = 2.0; raise_after_s = 0; clear_after_s = 0; };\n" /* 8 */
 	"buses = (\n"                                                           /* 9 */

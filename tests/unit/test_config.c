@@ -57,7 +57,8 @@ static void test_example_acquisition(void **state)
 	assert_string_equal(cfg->timezone, "Asia/Shanghai");
 	assert_string_equal(cfg->path, e->gw);
 	assert_string_equal(cfg->permits_path, e->pm);
-	assert_int_equal(cfg->queue_max, 1024);
+	assert_int_equal(cfg->max_backlog_mb, 64);
+	assert_int_equal(cfg->fsync_ms, 1000);
 	assert_int_equal(cfg->n_buses, 1);
 	b = &cfg->buses[0];
 	assert_string_equal(b->name, "rs485-0");
@@ -235,7 +236,8 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->data_dir, "/var/lib/outfall");
 	assert_string_equal(cfg->timezone, "Asia/Shanghai");
 	assert_string_equal(cfg->permits_path, e->pm); /* default permits.conf, beside */
-	assert_int_equal(cfg->queue_max, 1024);
+	assert_int_equal(cfg->max_backlog_mb, 64);
+	assert_int_equal(cfg->fsync_ms, 1000);
 	assert_true(cfg->alerting.hysteresis_pct == 2.0);
 	assert_int_equal(cfg->alerting.raise_after_s, 0);
 	assert_int_equal(cfg->alerting.clear_after_s, 0);
@@ -389,10 +391,12 @@ static const struct bad_case bad_cases[] = {
 	  "unknown time zone \"Mars/Olympus\"", 1 },
 	{ 'g', "\"permits.conf\"", "\"nope.conf\"", 'g', 5, "gateway.permits",
 	  "nope.conf\": No such file or directory", 1 },
-	{ 'g', "queue_max = 1024", "queue_max = 8", 'g', 6, "gateway.queue_max",
-	  "8 out of range 16..65536 records", 1 },
-	{ 'g', "queue_max = 1024", "queue_max = \"big\"", 'g', 6, "gateway.queue_max",
-	  "expected an integer, found a string", 1 },
+	{ 'g', "max_backlog_mb = 64", "max_backlog_mb = 8", 'g', 6, "gateway.max_backlog_mb",
+	  "8 out of range 16..65536 MiB", 1 },
+	{ 'g', "max_backlog_mb = 64", "max_backlog_mb = \"big\"", 'g', 6,
+	  "gateway.max_backlog_mb", "expected an integer, found a string", 1 },
+	{ 'g', "max_backlog_mb = 64", "fsync_ms = 700000", 'g', 6, "gateway.fsync_ms",
+	  "700000 out of range 0..600000 ms", 1 },
 	{ 'g', "hysteresis_pct = 2.0", "hysteresis_pct = 60", 'g', 8, "alerting.hysteresis_pct",
 	  "60 out of range 0..50 %", 1 },
 	{ 'g', "clear_after_s = 0", "clear_after_s = 90000", 'g', 8, "alerting.clear_after_s",

@@ -1,6 +1,7 @@
 /*
- * test_lineproto.c - InfluxDB line protocol encoder: exact lines for polls
- * and alerts, escaping in every position, and all-or-nothing on ENOSPC.
+ * test_lineproto.c - InfluxDB line protocol encoder: exact lines for polls,
+ * alerts, self-metrics and aggregates, escaping in every position, and
+ * all-or-nothing on ENOSPC.
  */
 #include <errno.h>
 #include <math.h>
@@ -61,6 +62,52 @@ static struct record alert_record(void)
 	a->value = 612.4;
 	a->peak = 612.4;
 	a->since_ms = r.ts_ms;
+	return r;
+}
+
+static struct record metrics_record(void)
+{
+	struct record r;
+	struct rec_metrics *m = &r.u.metrics;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = 7;
+	r.ts_ms = 1764403260000;
+	r.type = REC_METRICS;
+	m->polls = 360;
+	m->errors = 3;
+	m->timeouts = 2;
+	m->crc_errors = 1;
+	m->exceptions = 0;
+	m->outbox_corrupt = 4;
+	m->outbox_io_errors = 5;
+	m->n_sinks = 2;
+	m->sinks[0] = (struct rec_sink_metrics){ .name = "mqtt", .queue_depth = 12,
+						 .oldest_unsent_s = 3, .sent = 348, .retried = 6,
+						 .dropped = 0, .quarantined = 0 };
+	m->sinks[1] = (struct rec_sink_metrics){ .name = "influx", .queue_depth = 0,
+						 .oldest_unsent_s = 0, .sent = 360, .retried = 0,
+						 .dropped = 1, .quarantined = 2 };
+	return r;
+}
+
+static struct record aggregate_record(void)
+{
+	struct record r;
+	struct rec_aggregate *a = &r.u.aggregate;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = 99;
+	r.ts_ms = 1764403200000; /* the period start */
+	r.type = REC_AGGREGATE;
+	snprintf(a->outlet, sizeof(a->outlet), "WS-001");
+	a->period = AGG_HOUR;
+	a->end_ms = r.ts_ms + 3600000;
+	a->n = 2;
+	a->params[0] = (struct rec_agg_param){ .param = P_COD, .count = 360, .avg = 412.5,
+					       .min = 380.25, .max = 612.4, .cou = 20.625 };
+	a->params[1] = (struct rec_agg_param){ .param = P_PH, .count = 358, .avg = 7.1,
+					       .min = 6.8, .max = 7.4, .cou = NAN };
 	return r;
 }
 
@@ -174,6 +221,112 @@ static void test_alert_escaping(void **state)
 		"outfall_alert,gateway=gw\\ 1,outlet=WS\\ 1\\,a\\=b,parameter=ph,kind=below_minimum,"
 		"rule=rolling state=\"cleared\",value=6.9,limit=6.5,"
 		"permit=\"浙\\\"丽\\\\排 2023\",id=\"g w/x\",seq=1042i 1764403217000\n");
+}
+
+static void test_metrics_lines(void **state)
+{
+	struct record r = metrics_record();
+
+	(void)state;
+	expect_record("ls-ws-000123", &r, 3,
+		"outfall_gateway,gateway=ls-ws-000123 polls=360i,errors=3i,timeouts=2i,"
+		"crc_errors=1i,exceptions=0i,outbox_corrupt=4i,outbox_io_errors=5i 1764403260000\n"
+		"outfall_gateway,gateway=ls-ws-000123,sink=mqtt queue_depth=12i,oldest_unsent_s=3i,"
+		"sent=348i,retried=6i,dropped=0i,quarantined=0i 1764403260000\n"
+		"outfall_gateway,gateway=ls-ws-000123,sink=influx queue_depth=0i,"
+		"oldest_unsent_s=0i,sent=360i,retried=0i,dropped=1i,quarantined=2i 1764403260000\n");
+}
+
+/* No sinks: the gateway line alone. Counters past INT64_MAX are pinned, a
+ * sink without a usable name is named by its index, a full-length name is
+ * read only to the end of its array. */
+static void test_metrics_edges(void **state)
+{
+	struct record r = metrics_record();
+	struct rec_metrics *m = &r.u.metrics;
+	char want[BIG];
+
+	(void)state;
+	m->n_sinks = 0;
+	expect_record("g", &r, 1,
+		"outfall_gateway,gateway=g polls=360i,errors=3i,timeouts=2i,crc_errors=1i,"
+		"exceptions=0i,outbox_corrupt=4i,outbox_io_errors=5i 1764403260000\n");
+	m->n_sinks = 3;
+	m->polls = UINT64_MAX;
+	m->sinks[0].name[0] = '\0';
+	m->sinks[0].oldest_unsent_s = -1;
+	snprintf(m->sinks[1].name, sizeof(m->sinks[1].name), "a b\\");
+	memset(m->sinks[2].name, 'n', sizeof(m->sinks[2].name));
+	snprintf(want, sizeof(want),
+		 "outfall_gateway,gateway=g polls=9223372036854775807i,errors=3i,timeouts=2i,"
+		 "crc_errors=1i,exceptions=0i,outbox_corrupt=4i,outbox_io_errors=5i 1764403260000\n"
+		 "outfall_gateway,gateway=g,sink=0 queue_depth=12i,oldest_unsent_s=-1i,"
+		 "sent=348i,retried=6i,dropped=0i,quarantined=0i 1764403260000\n"
+		 "outfall_gateway,gateway=g,sink=a\\ b queue_depth=0i,oldest_unsent_s=0i,"
+		 "sent=360i,retried=0i,dropped=1i,quarantined=2i 1764403260000\n"
+		 "outfall_gateway,gateway=g,sink=%.*s queue_depth=0i,oldest_unsent_s=0i,"
+		 "sent=0i,retried=0i,dropped=0i,quarantined=0i 1764403260000\n",
+		 (int)sizeof(m->sinks[2].name), m->sinks[2].name);
+	expect_record("g", &r, 4, want);
+}
+
+static void test_aggregate_lines(void **state)
+{
+	struct record r = aggregate_record();
+
+	(void)state;
+	expect_record("ls-ws-000123", &r, 2,
+		"outfall_aggregate,gateway=ls-ws-000123,outlet=WS-001,parameter=cod,period=hour"
+		" avg=412.5,min=380.25,max=612.4,cou=20.625,count=360i 1764403200000\n"
+		"outfall_aggregate,gateway=ls-ws-000123,outlet=WS-001,parameter=ph,period=hour"
+		" avg=7.1,min=6.8,max=7.4,count=358i 1764403200000\n");
+}
+
+/* Every NaN statistic left out (count stays, so the line has a field); the
+ * other periods; no outlet means no outlet tag. */
+static void test_aggregate_nan_and_periods(void **state)
+{
+	struct record r = aggregate_record();
+	struct rec_aggregate *a = &r.u.aggregate;
+
+	(void)state;
+	a->n = 1;
+	a->params[0] = (struct rec_agg_param){ .param = P_FLOW, .count = 0, .avg = NAN,
+					       .min = NAN, .max = NAN, .cou = NAN };
+	a->period = AGG_MINUTE;
+	expect_record("g", &r, 1,
+		"outfall_aggregate,gateway=g,outlet=WS-001,parameter=flow,period=minute"
+		" count=0i 1764403200000\n");
+	a->period = AGG_DAY;
+	a->outlet[0] = '\0';
+	a->params[0].min = 0.5;
+	a->params[0].count = UINT32_MAX;
+	expect_record("g", &r, 1,
+		"outfall_aggregate,gateway=g,parameter=flow,period=day"
+		" min=0.5,count=4294967295i 1764403200000\n");
+}
+
+static void test_new_records_malformed(void **state)
+{
+	char data[BIG];
+	struct lp_buf b = { data, 0, sizeof(data) };
+	struct record m = metrics_record();
+	struct record a = aggregate_record();
+
+	(void)state;
+	data[0] = '\0';
+	m.u.metrics.n_sinks = REC_MAX_SINKS + 1;
+	assert_int_equal(lp_append_record(&b, "gw", &m), -EINVAL);
+	a.u.aggregate.n = REC_MAX_VALUES + 1;
+	assert_int_equal(lp_append_record(&b, "gw", &a), -EINVAL);
+	a.u.aggregate.n = 1;
+	a.u.aggregate.period = AGG_COUNT;
+	assert_int_equal(lp_append_record(&b, "gw", &a), -EINVAL);
+	a.u.aggregate.period = AGG_DAY;
+	a.u.aggregate.n = 0;
+	assert_int_equal(lp_append_record(&b, "gw", &a), 0);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(data, "");
 }
 
 struct esc_case {
@@ -350,6 +503,22 @@ static void test_enospc_alert(void **state)
 	check_enospc(&r, 1);
 }
 
+static void test_enospc_metrics(void **state)
+{
+	struct record r = metrics_record();
+
+	(void)state;
+	check_enospc(&r, 3);
+}
+
+static void test_enospc_aggregate(void **state)
+{
+	struct record r = aggregate_record();
+
+	(void)state;
+	check_enospc(&r, 2);
+}
+
 static void test_enospc_builder(void **state)
 {
 	char data[16];
@@ -377,11 +546,18 @@ int main(void)
 		cmocka_unit_test(test_poll_unterminated_names),
 		cmocka_unit_test(test_alert_line),
 		cmocka_unit_test(test_alert_escaping),
+		cmocka_unit_test(test_metrics_lines),
+		cmocka_unit_test(test_metrics_edges),
+		cmocka_unit_test(test_aggregate_lines),
+		cmocka_unit_test(test_aggregate_nan_and_periods),
+		cmocka_unit_test(test_new_records_malformed),
 		cmocka_unit_test(test_escaping_positions),
 		cmocka_unit_test(test_builder_types),
 		cmocka_unit_test(test_builder_errors),
 		cmocka_unit_test(test_enospc_poll),
 		cmocka_unit_test(test_enospc_alert),
+		cmocka_unit_test(test_enospc_metrics),
+		cmocka_unit_test(test_enospc_aggregate),
 		cmocka_unit_test(test_enospc_builder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 /*
  * test_outbox_codec.c - the outbox record encoding: exact round trips of
- * polls and alerts (NaN payloads, -0.0, every quality and parameter, UTF-8
- * and full-length strings), rejection of truncated, overlong and garbage
- * input with the output left untouched, and the encoded sizes.
+ * polls, alerts, self-metrics and aggregates (NaN payloads, -0.0, every
+ * quality and parameter, UTF-8 and full-length strings, extreme counters),
+ * rejection of truncated, overlong and garbage input with the output left
+ * untouched, and the encoded sizes, worst cases included.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,6 +73,47 @@ static void assert_same_alert(const struct rec_alert *a, const struct rec_alert 
 	assert_int_equal(a->until_ms, b->until_ms);
 }
 
+static void assert_same_metrics(const struct rec_metrics *a, const struct rec_metrics *b)
+{
+	assert_int_equal(a->polls, b->polls);
+	assert_int_equal(a->errors, b->errors);
+	assert_int_equal(a->timeouts, b->timeouts);
+	assert_int_equal(a->crc_errors, b->crc_errors);
+	assert_int_equal(a->exceptions, b->exceptions);
+	assert_int_equal(a->outbox_corrupt, b->outbox_corrupt);
+	assert_int_equal(a->outbox_io_errors, b->outbox_io_errors);
+	assert_int_equal(a->n_sinks, b->n_sinks);
+	for (int i = 0; i < a->n_sinks; i++) {
+		const struct rec_sink_metrics *x = &a->sinks[i], *y = &b->sinks[i];
+
+		assert_memory_equal(x->name, y->name, sizeof(x->name));
+		assert_int_equal(x->queue_depth, y->queue_depth);
+		assert_int_equal(x->oldest_unsent_s, y->oldest_unsent_s);
+		assert_int_equal(x->sent, y->sent);
+		assert_int_equal(x->retried, y->retried);
+		assert_int_equal(x->dropped, y->dropped);
+		assert_int_equal(x->quarantined, y->quarantined);
+	}
+}
+
+static void assert_same_aggregate(const struct rec_aggregate *a, const struct rec_aggregate *b)
+{
+	assert_memory_equal(a->outlet, b->outlet, sizeof(a->outlet));
+	assert_int_equal(a->period, b->period);
+	assert_int_equal(a->n, b->n);
+	assert_int_equal(a->end_ms, b->end_ms);
+	for (int i = 0; i < a->n; i++) {
+		const struct rec_agg_param *x = &a->params[i], *y = &b->params[i];
+
+		assert_int_equal(x->param, y->param);
+		assert_int_equal(x->count, y->count);
+		assert_same_dbl(x->avg, y->avg);
+		assert_same_dbl(x->min, y->min);
+		assert_same_dbl(x->max, y->max);
+		assert_same_dbl(x->cou, y->cou);
+	}
+}
+
 /* Encodes, decodes and compares; returns the encoded size. */
 static int round_trip(const struct record *in)
 {
@@ -89,8 +131,12 @@ static int round_trip(const struct record *in)
 	assert_int_equal(out.type, in->type);
 	if (in->type == REC_POLL)
 		assert_same_poll(&in->u.poll, &out.u.poll);
-	else
+	else if (in->type == REC_ALERT)
 		assert_same_alert(&in->u.alert, &out.u.alert);
+	else if (in->type == REC_METRICS)
+		assert_same_metrics(&in->u.metrics, &out.u.metrics);
+	else
+		assert_same_aggregate(&in->u.aggregate, &out.u.aggregate);
 	assert_int_equal(outbox_codec_peek(buf, (size_t)n, &type, &ts), 0);
 	assert_int_equal(type, in->type);
 	assert_int_equal(ts, in->ts_ms);
@@ -235,6 +281,154 @@ static void test_alert_round_trips(void **state)
 	print_message("encoded alert (every string full): %d bytes\n", n);
 }
 
+static struct record metrics_rec(int n_sinks)
+{
+	static const char *const names[REC_MAX_SINKS] = { "mqtt", "influx", "hj212", "x" };
+	struct record r;
+	struct rec_metrics *m = &r.u.metrics;
+
+	memset(&r, 0, sizeof(r));
+	r.type = REC_METRICS;
+	r.ts_ms = 1764403260000LL;
+	m->polls = 8640;
+	m->errors = 12;
+	m->timeouts = 9;
+	m->crc_errors = 3;
+	m->exceptions = 1;
+	m->outbox_corrupt = 0;
+	m->outbox_io_errors = 2;
+	m->n_sinks = (uint8_t)n_sinks;
+	for (int i = 0; i < n_sinks; i++) {
+		struct rec_sink_metrics *k = &m->sinks[i];
+
+		set_str(k->name, sizeof(k->name), names[i]);
+		k->queue_depth = 100u * (unsigned)i;
+		k->oldest_unsent_s = 5 * i;
+		k->sent = 8600 + (uint64_t)i;
+		k->retried = (uint64_t)i;
+		k->dropped = 0;
+		k->quarantined = (uint64_t)i;
+	}
+	return r;
+}
+
+static void test_metrics_round_trips(void **state)
+{
+	struct record r;
+	struct rec_metrics *m = &r.u.metrics;
+	int n;
+
+	(void)state;
+	for (int k = 0; k <= REC_MAX_SINKS; k++) {
+		r = metrics_rec(k);
+		round_trip(&r);
+	}
+	n = round_trip(&r);
+	print_message("encoded metrics, 4 sinks (typical): %d bytes\n", n);
+	/* the extremes: every counter at its maximum, names filling their field */
+	m->polls = m->errors = m->timeouts = m->crc_errors = UINT64_MAX;
+	m->exceptions = m->outbox_corrupt = m->outbox_io_errors = UINT64_MAX;
+	for (int i = 0; i < REC_MAX_SINKS; i++) {
+		struct rec_sink_metrics *k = &m->sinks[i];
+
+		memset(k->name, 'n', sizeof(k->name));
+		k->queue_depth = k->sent = k->retried = k->dropped = k->quarantined = UINT64_MAX;
+		k->oldest_unsent_s = i & 1 ? INT64_MIN : INT64_MAX;
+	}
+	r.ts_ms = INT64_MIN;
+	n = round_trip(&r);
+	assert_true(n <= OUTBOX_CODEC_MAX);
+	print_message("encoded metrics, every field at its maximum: %d bytes\n", n);
+}
+
+static struct record agg_rec(int n_params)
+{
+	struct record r;
+	struct rec_aggregate *a = &r.u.aggregate;
+
+	memset(&r, 0, sizeof(r));
+	r.type = REC_AGGREGATE;
+	r.ts_ms = 1764403200000LL;
+	set_str(a->outlet, sizeof(a->outlet), "WS-001");
+	a->period = AGG_HOUR;
+	a->end_ms = r.ts_ms + 3600000;
+	a->n = (uint8_t)n_params;
+	for (int i = 0; i < n_params; i++) {
+		struct rec_agg_param *p = &a->params[i];
+
+		p->param = (uint8_t)(i % P_COUNT);
+		p->count = 360;
+		p->avg = 412.5 + i;    /* a mean: often not a short decimal */
+		p->min = 380.25;
+		p->max = 612.4;
+		p->cou = i % 3 ? 20.625 : NAN;
+	}
+	return r;
+}
+
+static void test_aggregate_round_trips(void **state)
+{
+	const double odd[] = { NAN, -0.0, INFINITY, -INFINITY, bits_dbl(0x7ff0000000000001ULL),
+			       bits_dbl(0xfff8000000000abcULL), 1.0 / 3.0, 5e-324 };
+	const size_t n_odd = sizeof(odd) / sizeof(odd[0]);
+	struct record r;
+	struct rec_aggregate *a = &r.u.aggregate;
+
+	(void)state;
+	for (int k = 0; k <= REC_MAX_VALUES; k++) {
+		r = agg_rec(k);
+		round_trip(&r);
+	}
+	for (int i = 0; i < REC_MAX_VALUES; i++) {
+		struct rec_agg_param *p = &a->params[i];
+
+		p->avg = odd[i % n_odd];
+		p->min = odd[(i + 1) % n_odd];
+		p->max = odd[(i + 2) % n_odd];
+		p->cou = odd[(i + 3) % n_odd];
+		p->count = i & 1 ? UINT32_MAX : 0;
+	}
+	a->period = 255; /* a raw byte round-trips whatever it holds */
+	round_trip(&r);
+	/* end before start, and the span wrapping around int64 */
+	a->end_ms = INT64_MIN;
+	r.ts_ms = INT64_MAX;
+	round_trip(&r);
+	a->end_ms = INT64_MAX;
+	r.ts_ms = INT64_MIN;
+	round_trip(&r);
+	a->end_ms = 0;
+	round_trip(&r);
+}
+
+/* The largest record there is must fit OUTBOX_CODEC_MAX. */
+static void test_aggregate_worst_case(void **state)
+{
+	struct record r = agg_rec(REC_MAX_VALUES);
+	struct rec_aggregate *a = &r.u.aggregate;
+	int n;
+
+	(void)state;
+	memset(a->outlet, 'o', sizeof(a->outlet));
+	r.ts_ms = INT64_MIN; /* ten bytes, and so is the span of 2^63 to end_ms 0 */
+	a->end_ms = 0;
+	for (int i = 0; i < REC_MAX_VALUES; i++) {
+		struct rec_agg_param *p = &a->params[i];
+
+		p->count = UINT32_MAX;
+		/* neither short decimals nor float32: a float64 each */
+		p->avg = bits_dbl(0x400921fb54442d18ULL + (uint64_t)i);
+		p->min = bits_dbl(0x3fd5555555555555ULL + (uint64_t)i);
+		p->max = bits_dbl(0x4005bf0a8b145769ULL + (uint64_t)i);
+		p->cou = bits_dbl(0x3ff6a09e667f3bcdULL + (uint64_t)i);
+	}
+	n = round_trip(&r);
+	print_message("encoded aggregate, worst case: %d bytes (maximum %d)\n", n,
+		      OUTBOX_CODEC_MAX);
+	assert_int_equal(n, 680);
+	assert_true(n <= OUTBOX_CODEC_MAX);
+}
+
 static void test_encode_rejects(void **state)
 {
 	double v[1] = { 1.0 };
@@ -254,10 +448,34 @@ static void test_encode_rejects(void **state)
 	r.u.poll.values[0].param = P_COD;
 	r.type = 7;
 	assert_int_equal(outbox_codec_encode(&r, buf, sizeof(buf)), -EINVAL);
+	r.type = REC_AGGREGATE + 1;
+	assert_int_equal(outbox_codec_encode(&r, buf, sizeof(buf)), -EINVAL);
 	r.type = REC_POLL;
 	for (size_t cap = 0; cap < 12; cap++)
 		assert_int_equal(outbox_codec_encode(&r, buf, cap), -ENOSPC);
 	assert_int_equal(outbox_codec_encode(&a, buf, 40), -ENOSPC);
+}
+
+static void test_encode_rejects_new_records(void **state)
+{
+	struct record m = metrics_rec(2);
+	struct record g = agg_rec(3);
+	uint8_t buf[OUTBOX_CODEC_MAX];
+
+	(void)state;
+	m.u.metrics.n_sinks = REC_MAX_SINKS + 1;
+	assert_int_equal(outbox_codec_encode(&m, buf, sizeof(buf)), -EINVAL);
+	m.u.metrics.n_sinks = 2;
+	for (size_t cap = 0; cap < 20; cap++)
+		assert_int_equal(outbox_codec_encode(&m, buf, cap), -ENOSPC);
+	g.u.aggregate.n = REC_MAX_VALUES + 1;
+	assert_int_equal(outbox_codec_encode(&g, buf, sizeof(buf)), -EINVAL);
+	g.u.aggregate.n = 3;
+	g.u.aggregate.params[2].param = 16;
+	assert_int_equal(outbox_codec_encode(&g, buf, sizeof(buf)), -EINVAL);
+	g.u.aggregate.params[2].param = P_COD;
+	for (size_t cap = 0; cap < 20; cap++)
+		assert_int_equal(outbox_codec_encode(&g, buf, cap), -ENOSPC);
 }
 
 static void assert_rejected(const uint8_t *buf, size_t len)
@@ -280,11 +498,12 @@ static void assert_rejected(const uint8_t *buf, size_t len)
 static void test_decode_rejects_truncated_and_trailing(void **state)
 {
 	double v[3] = { 1.5, 2.0, NAN };
-	struct record recs[2] = { poll_rec("WS-001", "probe1", 3, v), alert_rec() };
+	struct record recs[4] = { poll_rec("WS-001", "probe1", 3, v), alert_rec(),
+				  metrics_rec(REC_MAX_SINKS), agg_rec(4) };
 	uint8_t buf[OUTBOX_CODEC_MAX + 1];
 
 	(void)state;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 4; k++) {
 		int n = outbox_codec_encode(&recs[k], buf, OUTBOX_CODEC_MAX);
 
 		assert_true(n > 0);
@@ -299,7 +518,7 @@ static void test_decode_rejects_malformed(void **state)
 {
 	/* version 1 poll, ts 0, outlet "", sensor "", n */
 	static const uint8_t bad_version[] = { 0x20, 0, 0, 0, 0 };
-	static const uint8_t bad_type[] = { 0x12, 0, 0, 0, 0 };
+	static const uint8_t bad_type[] = { 0x14, 0, 0, 0, 0 };
 	static const uint8_t too_many[] = { 0x10, 0, 0, 0, REC_MAX_VALUES + 1 };
 	static const uint8_t long_outlet[] = { 0x10, 0, REC_NAME + 1 };
 	static const uint8_t huge_len[] = { 0x10, 0, 0xff, 0xff, 0xff, 0xff, 0x0f };
@@ -333,6 +552,34 @@ static void test_decode_rejects_malformed(void **state)
 	assert_rejected(NULL, 0);
 }
 
+/* Metrics and aggregates: counts over their maximum, a parameter byte with
+ * reserved bits, a count past 32 bits. */
+static void test_decode_rejects_new_records(void **state)
+{
+	/* metrics, ts 0, seven zero counters, n_sinks */
+	static const uint8_t many_sinks[] = { 0x12, 0, 0, 0, 0, 0, 0, 0, 0, REC_MAX_SINKS + 1 };
+	/* aggregate, ts 0, outlet "", period 0, n, span 0 */
+	static const uint8_t many_params[] = { 0x13, 0, 0, 0, REC_MAX_VALUES + 1, 0 };
+	/* one param: byte, encs (all NaN: no bodies), count */
+	static const uint8_t reserved[] = { 0x13, 0, 0, 0, 1, 0, 0x13, 0xff, 0 };
+	static const uint8_t big_count[] = { 0x13, 0, 0, 0, 1, 0, 0x03, 0xff,
+					     0x80, 0x80, 0x80, 0x80, 0x10 };
+	static const uint8_t ok_count[] = { 0x13, 0, 0, 0, 1, 0, 0x03, 0xff,
+					    0xff, 0xff, 0xff, 0xff, 0x0f };
+	struct record out;
+
+	(void)state;
+	assert_rejected(many_sinks, sizeof(many_sinks));
+	assert_rejected(many_params, sizeof(many_params));
+	assert_rejected(reserved, sizeof(reserved));
+	assert_rejected(big_count, sizeof(big_count));
+	assert_int_equal(outbox_codec_decode(ok_count, sizeof(ok_count), &out), 0);
+	assert_int_equal(out.type, REC_AGGREGATE);
+	assert_int_equal(out.u.aggregate.params[0].param, P_COD);
+	assert_int_equal(out.u.aggregate.params[0].count, UINT32_MAX);
+	assert_true(isnan(out.u.aggregate.params[0].cou));
+}
+
 /* An alert whose double tag has reserved bits set must not decode. */
 static void test_decode_rejects_reserved_bits(void **state)
 {
@@ -358,15 +605,16 @@ static void test_decode_rejects_reserved_bits(void **state)
 static void test_decode_garbage(void **state)
 {
 	double v[5] = { 1.0, 2.5, 3.25, 400.0, NAN };
-	struct record recs[2] = { poll_rec("WS-001", "probe1", 5, v), alert_rec() };
-	uint8_t good[2][OUTBOX_CODEC_MAX];
-	int glen[2];
+	struct record recs[4] = { poll_rec("WS-001", "probe1", 5, v), alert_rec(),
+				  metrics_rec(2), agg_rec(3) };
+	uint8_t good[4][OUTBOX_CODEC_MAX];
+	int glen[4];
 	struct record out;
 	int accepted = 0;
 
 	(void)state;
 	srand(11);
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 4; k++)
 		glen[k] = outbox_codec_encode(&recs[k], good[k], OUTBOX_CODEC_MAX);
 	for (int iter = 0; iter < 50000; iter++) {
 		size_t len = (size_t)(rand() % 200);
@@ -375,9 +623,9 @@ static void test_decode_garbage(void **state)
 		for (size_t i = 0; i < len; i++)
 			buf[i] = (uint8_t)rand();
 		if (iter & 1 && len > 0) {
-			buf[0] = 0x10 | (uint8_t)(rand() & 1); /* plausible head */
+			buf[0] = 0x10 | (uint8_t)(rand() & 3); /* plausible head */
 		} else if (iter % 4 == 2) {
-			int k = rand() & 1;
+			int k = rand() & 3;
 
 			len = (size_t)glen[k];
 			free(buf);
@@ -416,6 +664,14 @@ static void test_sizes(void **state)
 	n = round_trip(&r);
 	print_message("encoded poll, 5 arbitrary doubles: %d bytes (+15 framing)\n", n);
 	assert_true(n + 15 < 150);
+	r = metrics_rec(2);
+	n = round_trip(&r);
+	print_message("encoded metrics, 2 sinks: %d bytes (+15 framing)\n", n);
+	assert_true(n <= 60);
+	r = agg_rec(5);
+	n = round_trip(&r);
+	print_message("encoded hourly aggregate, 5 parameters: %d bytes (+15 framing)\n", n);
+	assert_true(n <= 5 * 24 + 16);
 }
 
 int main(void)
@@ -424,9 +680,14 @@ int main(void)
 		cmocka_unit_test(test_poll_round_trips),
 		cmocka_unit_test(test_poll_random_values),
 		cmocka_unit_test(test_alert_round_trips),
+		cmocka_unit_test(test_metrics_round_trips),
+		cmocka_unit_test(test_aggregate_round_trips),
+		cmocka_unit_test(test_aggregate_worst_case),
 		cmocka_unit_test(test_encode_rejects),
+		cmocka_unit_test(test_encode_rejects_new_records),
 		cmocka_unit_test(test_decode_rejects_truncated_and_trailing),
 		cmocka_unit_test(test_decode_rejects_malformed),
+		cmocka_unit_test(test_decode_rejects_new_records),
 		cmocka_unit_test(test_decode_rejects_reserved_bits),
 		cmocka_unit_test(test_decode_garbage),
 		cmocka_unit_test(test_sizes),

@@ -1,5 +1,6 @@
-/* test_payload.c - MQTT JSON payloads parsed back with cJSON, escaping,
- * null for meaningless values, ENOSPC at every short capacity, topics. */
+/* test_payload.c - MQTT JSON payloads (telemetry, alert, aggregate,
+ * metrics, status) parsed back with cJSON, escaping, null for meaningless
+ * values, ENOSPC at every short capacity, topics. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,6 +57,43 @@ static struct record alert_rec(void)
 	a->value = 612.4;
 	a->peak = 612.4;
 	a->since_ms = 1764403217000LL;
+	return r;
+}
+
+static struct record agg_rec(void)
+{
+	struct record r = { .seq = 77, .ts_ms = 1764403200000LL, .type = REC_AGGREGATE };
+	struct rec_aggregate *a = &r.u.aggregate;
+
+	set(a->outlet, sizeof(a->outlet), "WS-001");
+	a->period = AGG_MINUTE;
+	a->end_ms = 1764403260000LL;
+	a->n = 2;
+	a->params[0] = (struct rec_agg_param){ .param = P_COD, .count = 6, .avg = 412.5,
+					       .min = 380.25, .max = 455, .cou = 0.75 };
+	a->params[1] = (struct rec_agg_param){ .param = P_FLOW, .count = 0, .avg = NAN,
+					       .min = NAN, .max = INFINITY, .cou = NAN };
+	return r;
+}
+
+static struct record metrics_rec(void)
+{
+	struct record r = { .seq = 9001, .ts_ms = T0, .type = REC_METRICS };
+	struct rec_metrics *m = &r.u.metrics;
+
+	m->polls = 12345;
+	m->errors = 12;
+	m->timeouts = 7;
+	m->crc_errors = 3;
+	m->exceptions = 2;
+	m->outbox_corrupt = 1;
+	m->outbox_io_errors = 0;
+	m->n_sinks = 2;
+	m->sinks[0] = (struct rec_sink_metrics){ .name = "mqtt", .queue_depth = 40,
+						 .oldest_unsent_s = 95, .sent = 12000,
+						 .retried = 64, .dropped = 5, .quarantined = 1 };
+	m->sinks[1] = (struct rec_sink_metrics){ .name = "influx", .queue_depth = 18446744073709551615ULL,
+						 .oldest_unsent_s = -1, .sent = 0 };
 	return r;
 }
 
@@ -370,6 +408,153 @@ static void test_status(void **state)
 				 "\"started\":\"2025-11-29T08:00:17.123Z\"}");
 }
 
+static void test_aggregate_exact(void **state)
+{
+	struct record r = agg_rec();
+	char buf[PAYLOAD_MAX];
+	int n;
+
+	(void)state;
+	r.u.aggregate.n = 1;
+	n = payload_aggregate(buf, sizeof(buf), &r);
+	assert_string_equal(buf, "{\"ts\":\"2025-11-29T08:00:00.000Z\","
+				 "\"end\":\"2025-11-29T08:01:00.000Z\",\"seq\":77,"
+				 "\"outlet\":\"WS-001\",\"period\":\"minute\",\"values\":"
+				 "{\"cod\":{\"avg\":412.5,\"min\":380.25,\"max\":455,"
+				 "\"cou\":0.75,\"count\":6,\"unit\":\"mg/L\"}}}");
+	assert_int_equal(n, (int)strlen(buf));
+}
+
+static void test_aggregate_fields(void **state)
+{
+	static const char *const keys[] = { "ts", "end", "seq", "outlet", "period", "values" };
+	static const char *const vkeys[] = { "avg", "min", "max", "cou", "count", "unit" };
+	static const char *const periods[] = { "minute", "hour", "day" };
+	struct record r = agg_rec();
+	char buf[PAYLOAD_MAX];
+
+	(void)state;
+	for (int p = 0; p < AGG_COUNT; p++) {
+		const cJSON *values, *cod, *flow;
+		cJSON *doc;
+
+		r.u.aggregate.period = (uint8_t)p;
+		doc = parse(buf, payload_record(buf, sizeof(buf), "gw", &r));
+		assert_keys(doc, keys, 6);
+		assert_string_equal(str(doc, "ts"), "2025-11-29T08:00:00.000Z");
+		assert_string_equal(str(doc, "end"), "2025-11-29T08:01:00.000Z");
+		assert_true(num(doc, "seq") == 77);
+		assert_string_equal(str(doc, "outlet"), "WS-001");
+		assert_string_equal(str(doc, "period"), periods[p]);
+		values = cJSON_GetObjectItemCaseSensitive(doc, "values");
+		assert_int_equal(cJSON_GetArraySize(values), 2);
+		cod = cJSON_GetObjectItemCaseSensitive(values, "cod");
+		flow = cJSON_GetObjectItemCaseSensitive(values, "flow");
+		assert_keys(cod, vkeys, 6);
+		assert_keys(flow, vkeys, 6);
+		assert_true(num(cod, "avg") == 412.5);
+		assert_true(num(cod, "count") == 6);
+		/* nothing good in the period: NaN and Inf are null, never 0 */
+		assert_null_item(flow, "avg");
+		assert_null_item(flow, "min");
+		assert_null_item(flow, "max");
+		assert_null_item(flow, "cou");
+		assert_true(num(flow, "count") == 0);
+		assert_string_equal(str(flow, "unit"), "m3/h");
+		cJSON_Delete(doc);
+	}
+	/* no outlet: null, as for telemetry */
+	r.u.aggregate.outlet[0] = '\0';
+	r.u.aggregate.n = 0;
+	{
+		cJSON *doc = parse(buf, payload_aggregate(buf, sizeof(buf), &r));
+
+		assert_null_item(doc, "outlet");
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "values")), 0);
+		cJSON_Delete(doc);
+	}
+}
+
+static void test_metrics_fields(void **state)
+{
+	static const char *const keys[] = { "ts", "seq", "polls", "errors", "timeouts",
+					    "crc_errors", "exceptions", "outbox_corrupt",
+					    "outbox_io_errors", "sinks" };
+	static const char *const skeys[] = { "queue_depth", "oldest_unsent_s", "sent", "retried",
+					     "dropped", "quarantined" };
+	struct record r = metrics_rec();
+	char buf[PAYLOAD_MAX];
+	const cJSON *sinks, *mq;
+	cJSON *doc;
+
+	(void)state;
+	doc = parse(buf, payload_record(buf, sizeof(buf), "gw", &r));
+	assert_keys(doc, keys, 10);
+	assert_string_equal(str(doc, "ts"), "2025-11-29T08:00:17.123Z");
+	assert_true(num(doc, "seq") == 9001);
+	assert_true(num(doc, "polls") == 12345);
+	assert_true(num(doc, "errors") == 12);
+	assert_true(num(doc, "timeouts") == 7);
+	assert_true(num(doc, "crc_errors") == 3);
+	assert_true(num(doc, "exceptions") == 2);
+	assert_true(num(doc, "outbox_corrupt") == 1);
+	assert_true(num(doc, "outbox_io_errors") == 0);
+	sinks = cJSON_GetObjectItemCaseSensitive(doc, "sinks");
+	assert_int_equal(cJSON_GetArraySize(sinks), 2);
+	mq = cJSON_GetObjectItemCaseSensitive(sinks, "mqtt");
+	assert_keys(mq, skeys, 6);
+	assert_true(num(mq, "queue_depth") == 40);
+	assert_true(num(mq, "oldest_unsent_s") == 95);
+	assert_true(num(mq, "sent") == 12000);
+	assert_true(num(mq, "retried") == 64);
+	assert_true(num(mq, "dropped") == 5);
+	assert_true(num(mq, "quarantined") == 1);
+	assert_keys(cJSON_GetObjectItemCaseSensitive(sinks, "influx"), skeys, 6);
+	cJSON_Delete(doc);
+	/* 64-bit counters print exactly, signed ages keep their sign */
+	assert_non_null(strstr(buf, "\"influx\":{\"queue_depth\":18446744073709551615,"
+				    "\"oldest_unsent_s\":-1,"));
+	/* no sinks, and a name without a NUL is read within its field */
+	r.u.metrics.n_sinks = 1;
+	memset(r.u.metrics.sinks[0].name, 'n', sizeof(r.u.metrics.sinks[0].name));
+	doc = parse(buf, payload_metrics(buf, sizeof(buf), &r));
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(doc, "sinks"),
+							 "nnnnnnnnnnnnnnnn"));
+	cJSON_Delete(doc);
+	r.u.metrics.n_sinks = 0;
+	doc = parse(buf, payload_metrics(buf, sizeof(buf), &r));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "sinks")), 0);
+	cJSON_Delete(doc);
+}
+
+static void test_new_records_reject_bad(void **state)
+{
+	struct record a = agg_rec();
+	struct record m = metrics_rec();
+	struct record p = poll_rec();
+	char buf[PAYLOAD_MAX];
+
+	(void)state;
+	assert_int_equal(payload_aggregate(buf, sizeof(buf), &m), -EINVAL);
+	assert_int_equal(payload_metrics(buf, sizeof(buf), &a), -EINVAL);
+	a.u.aggregate.n = REC_MAX_VALUES + 1;
+	assert_int_equal(payload_aggregate(buf, sizeof(buf), &a), -EINVAL);
+	a = agg_rec();
+	a.u.aggregate.period = AGG_COUNT;
+	assert_int_equal(payload_aggregate(buf, sizeof(buf), &a), -EINVAL);
+	m.u.metrics.n_sinks = REC_MAX_SINKS + 1;
+	assert_int_equal(payload_metrics(buf, sizeof(buf), &m), -EINVAL);
+	p.type = REC_AGGREGATE + 1;
+	assert_int_equal(payload_record(buf, sizeof(buf), "gw", &p), -EINVAL);
+	/* payload_record picks the encoder of each type */
+	p = poll_rec();
+	assert_true(payload_record(buf, sizeof(buf), "gw", &p) > 0);
+	assert_non_null(strstr(buf, "\"sensor\":\"probe1\""));
+	p = alert_rec();
+	assert_true(payload_record(buf, sizeof(buf), "gw", &p) > 0);
+	assert_non_null(strstr(buf, "\"kind\":\"limit_exceeded\""));
+}
+
 /* Every capacity short of length + 1 fails cleanly, never writing past cap;
  * length + 1 succeeds with the same text. */
 static void check_every_cap(int (*enc)(char *, size_t, const void *), const void *arg)
@@ -412,6 +597,16 @@ static int enc_topic(char *b, size_t c, const void *r)
 	return payload_topic(b, c, "outfall/gw", r);
 }
 
+static int enc_record(char *b, size_t c, const void *r)
+{
+	return payload_record(b, c, "gw", r);
+}
+
+static int enc_active(char *b, size_t c, const void *outlet)
+{
+	return payload_topic_active(b, c, "outfall/gw", outlet);
+}
+
 static void test_enospc(void **state)
 {
 	struct record p = poll_rec();
@@ -429,6 +624,16 @@ static void test_enospc(void **state)
 	check_every_cap(enc_status, NULL);
 	check_every_cap(enc_topic, &p);
 	check_every_cap(enc_topic, &a);
+	{
+		struct record g = agg_rec();
+		struct record m = metrics_rec();
+
+		check_every_cap(enc_record, &g);
+		check_every_cap(enc_record, &m);
+		check_every_cap(enc_topic, &g);
+		check_every_cap(enc_topic, &m);
+		check_every_cap(enc_active, "WS-001");
+	}
 }
 
 /* The longest names, all escaping to six bytes, still fit PAYLOAD_MAX. */
@@ -454,6 +659,26 @@ static void test_worst_case_fits(void **state)
 	a.u.alert.state = ALERT_CLEARED;
 	a.u.alert.limit = a.u.alert.value = a.u.alert.peak = -1.234567891e-300;
 	assert_true(payload_alert(buf, sizeof(buf), "gw", &a) > 0);
+	{
+		struct record g = agg_rec();
+		struct record m = metrics_rec();
+
+		memset(g.u.aggregate.outlet, 0x01, sizeof(g.u.aggregate.outlet));
+		g.u.aggregate.n = REC_MAX_VALUES;
+		for (int i = 0; i < REC_MAX_VALUES; i++)
+			g.u.aggregate.params[i] = (struct rec_agg_param){
+				P_OIL_PETROLEUM, UINT32_MAX, -1.234567891e-300, -1.234567891e-300,
+				-1.234567891e-300, -1.234567891e-300 };
+		assert_true(payload_aggregate(buf, sizeof(buf), &g) > 0);
+		m.ts_ms = INT64_MIN;
+		m.u.metrics.n_sinks = REC_MAX_SINKS;
+		for (int i = 0; i < REC_MAX_SINKS; i++) {
+			memset(&m.u.metrics.sinks[i], 0xff, sizeof(m.u.metrics.sinks[i]));
+			memset(m.u.metrics.sinks[i].name, 0x01, REC_SINK_NAME);
+			m.u.metrics.sinks[i].oldest_unsent_s = INT64_MIN;
+		}
+		assert_true(payload_metrics(buf, sizeof(buf), &m) > 0);
+	}
 }
 
 static void test_topics(void **state)
@@ -481,7 +706,45 @@ static void test_topics(void **state)
 	assert_int_equal(payload_topic(buf, sizeof(buf), "r", &p),
 			 (int)strlen("r/telemetry/") + REC_NAME);
 	p.type = 7;
+	memset(buf, 'X', sizeof(buf));
 	assert_int_equal(payload_topic(buf, sizeof(buf), "r", &p), -EINVAL);
+	assert_int_equal(buf[0], 'X'); /* nothing written */
+}
+
+static void test_topics_new_records(void **state)
+{
+	struct record g = agg_rec();
+	struct record m = metrics_rec();
+	char buf[PAYLOAD_TOPIC_MAX];
+	char longest[REC_NAME];
+
+	(void)state;
+	assert_true(payload_topic(buf, sizeof(buf), "outfall/gw", &g) > 0);
+	assert_string_equal(buf, "outfall/gw/aggregate/WS-001/minute");
+	g.u.aggregate.period = AGG_HOUR;
+	assert_true(payload_topic(buf, sizeof(buf), "outfall/gw", &g) > 0);
+	assert_string_equal(buf, "outfall/gw/aggregate/WS-001/hour");
+	g.u.aggregate.period = AGG_DAY;
+	set(g.u.aggregate.outlet, sizeof(g.u.aggregate.outlet), "a/b#");
+	assert_true(payload_topic(buf, sizeof(buf), "outfall/gw", &g) > 0);
+	assert_string_equal(buf, "outfall/gw/aggregate/a_b_/day");
+	g.u.aggregate.outlet[0] = '\0';
+	assert_true(payload_topic(buf, sizeof(buf), "outfall/gw", &g) > 0);
+	assert_string_equal(buf, "outfall/gw/aggregate/unassigned/day");
+	g.u.aggregate.period = AGG_COUNT;
+	assert_int_equal(payload_topic(buf, sizeof(buf), "outfall/gw", &g), -EINVAL);
+	assert_true(payload_topic(buf, sizeof(buf), "outfall/gw", &m) > 0);
+	assert_string_equal(buf, "outfall/gw/metrics");
+	assert_true(payload_topic_active(buf, sizeof(buf), "outfall/gw", "WS-001") > 0);
+	assert_string_equal(buf, "outfall/gw/alerts/WS-001/active");
+	assert_true(payload_topic_active(buf, sizeof(buf), "outfall/gw", "+/排放口#") > 0);
+	assert_string_equal(buf, "outfall/gw/alerts/__排放口_/active");
+	/* the longest suffix is 18 bytes plus the outlet, as the header says */
+	memset(longest, 'O', sizeof(longest));
+	g = agg_rec();
+	memcpy(g.u.aggregate.outlet, longest, sizeof(longest));
+	assert_int_equal(payload_topic(buf, sizeof(buf), "", &g), 18 + REC_NAME);
+	assert_int_equal(payload_topic_active(buf, sizeof(buf), "", longest), 15 + REC_NAME);
 }
 
 int main(void)
@@ -496,10 +759,15 @@ int main(void)
 		cmocka_unit_test(test_alert_raised_fields),
 		cmocka_unit_test(test_alert_cleared_rolling),
 		cmocka_unit_test(test_alert_names_and_missing_parts),
+		cmocka_unit_test(test_aggregate_exact),
+		cmocka_unit_test(test_aggregate_fields),
+		cmocka_unit_test(test_metrics_fields),
+		cmocka_unit_test(test_new_records_reject_bad),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_worst_case_fits),
 		cmocka_unit_test(test_topics),
+		cmocka_unit_test(test_topics_new_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
