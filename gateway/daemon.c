@@ -46,8 +46,7 @@ static void read_signals(struct daemon *d)
 
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_notice("SIGHUP: reloading is not supported by this version; "
-				   "restart the service to apply config changes");
+			d->reload = true;
 			continue;
 		}
 		log_notice("%s: flushing and stopping", strsignal((int)si.ssi_signo));
@@ -56,7 +55,7 @@ static void read_signals(struct daemon *d)
 }
 
 /* The sinks in a fixed order; each is named for its cursor file. */
-static void name_sinks(struct daemon *d)
+void daemon_name_sinks(struct daemon *d)
 {
 	d->n_sinks = 0;
 	d->mqtt = -1;
@@ -68,7 +67,7 @@ static void name_sinks(struct daemon *d)
 		d->sink_names[d->n_sinks++] = "influx";
 }
 
-static int add_sinks(struct daemon *d, int64_t started_ms)
+int daemon_add_sinks(struct daemon *d, int64_t started_ms)
 {
 	const struct config *cfg = d->cfg;
 	int rc = 0;
@@ -85,7 +84,7 @@ static int add_sinks(struct daemon *d, int64_t started_ms)
 	return rc;
 }
 
-static int open_outbox(struct daemon *d, int64_t now)
+int daemon_open_outbox(struct daemon *d, int64_t now)
 {
 	struct outbox_opts o;
 	char dir[4096];
@@ -109,7 +108,14 @@ static int open_outbox(struct daemon *d, int64_t now)
 	return rc;
 }
 
-static int daemon_init(struct daemon *d, const struct config *cfg)
+void daemon_free_sinks(struct daemon *d)
+{
+	for (int i = 0; i < d->n_sinks; i++)
+		d->sinks[i].ops->free(d->sinks[i].impl);
+	d->n_sinks = 0;
+}
+
+static int daemon_init(struct daemon *d, struct config *cfg)
 {
 	int64_t now = clock_mono_ms();
 	uint64_t wd_usec = 0;
@@ -122,8 +128,8 @@ static int daemon_init(struct daemon *d, const struct config *cfg)
 	d->sigfd = open_signals();
 	if (d->sigfd < 0)
 		return d->sigfd;
-	name_sinks(d);
-	rc = open_outbox(d, now);
+	daemon_name_sinks(d);
+	rc = daemon_open_outbox(d, now);
 	if (rc < 0)
 		return rc;
 	d->acq = acquire_new(cfg, now);
@@ -132,7 +138,8 @@ static int daemon_init(struct daemon *d, const struct config *cfg)
 	rc = daemon_records_init(d);
 	if (rc < 0)
 		return rc;
-	if (add_sinks(d, clock_wall_ms()) < 0)
+	d->started_ms = clock_wall_ms();
+	if (daemon_add_sinks(d, d->started_ms) < 0)
 		return -EINVAL;
 	if (sd_watchdog_enabled(0, &wd_usec) > 0)
 		d->watchdog_ms = (int64_t)(wd_usec / 2000);
@@ -143,8 +150,7 @@ static int daemon_init(struct daemon *d, const struct config *cfg)
 
 static void daemon_fini(struct daemon *d)
 {
-	for (int i = 0; i < d->n_sinks; i++)
-		d->sinks[i].ops->free(d->sinks[i].impl);
+	daemon_free_sinks(d);
 	daemon_records_fini(d);
 	acquire_free(d->acq);
 	outbox_close(d->ob);
@@ -207,6 +213,11 @@ static void loop_once(struct daemon *d)
 	}
 	if (pfds[0].revents & POLLIN)
 		read_signals(d);
+	if (d->reload) {
+		d->reload = false;
+		daemon_reload(d);
+		return; /* the sinks' fds changed: poll afresh */
+	}
 	acquire_run(d->acq, clock_mono_ms(), daemon_on_poll, d);
 	now = clock_mono_ms();
 	timers(d, now); /* the outbox tick makes synced telemetry visible to sinks */
@@ -214,14 +225,15 @@ static void loop_once(struct daemon *d)
 		d->sinks[i].ops->dispatch(d->sinks[i].impl, &pfds[first[i]], count[i], now);
 }
 
-int daemon_run(const struct config *cfg)
+int daemon_run(const char *path, struct config *cfg)
 {
-	struct daemon d = { .sigfd = -1, .mqtt = -1 };
+	struct daemon d = { .sigfd = -1, .mqtt = -1, .path = path };
 	int rc = daemon_init(&d, cfg);
 
 	if (rc < 0) {
 		log_err("cannot start: %s", strerror(-rc));
 		daemon_fini(&d);
+		config_free(d.cfg);
 		if (rc == -EINVAL)
 			return 78; /* a sink refused its settings */
 		return d.ob ? 71 : 74; /* no outbox: data_dir is unusable */
@@ -238,6 +250,7 @@ int daemon_run(const struct config *cfg)
 		d.sinks[i].ops->flush(d.sinks[i].impl, FLUSH_BUDGET_MS);
 	daemon_log_stats(&d);
 	daemon_fini(&d);
+	config_free(d.cfg);
 	log_notice("stopped");
 	return 0;
 }

@@ -10,7 +10,8 @@
 #include "config.h"
 
 /* Runs until SIGTERM or SIGINT; returns a sysexits code (0 on a clean stop).
- * cfg stays owned by the caller. */
-int daemon_run(const struct config *cfg);
+ * Takes cfg over (frees it, or the config a SIGHUP replaced it with); path
+ * is the gateway file to read again on SIGHUP. */
+int daemon_run(const char *path, struct config *cfg);
 
 #endif

@@ -22,7 +22,9 @@
 #define DAEMON_SAVE_RETRY_MS 60000 /* a failed alert-state save is retried */
 
 struct daemon {
-	const struct config *cfg;
+	const char *path;       /* the gateway file, read again on SIGHUP */
+	struct config *cfg;     /* owned */
+	bool reload;            /* SIGHUP seen */
 	struct acquire *acq;
 	struct compliance *comp;
 	struct outbox *ob;
@@ -37,6 +39,7 @@ struct daemon {
 	int max_events;
 	bool *active_dirty;     /* per outlet: republish alerts/<outlet>/active */
 	char *json;             /* PAYLOAD_MAX bytes for an active set */
+	int64_t started_ms;     /* wall ms of the start, for the status topic */
 	int64_t watchdog_ms;    /* ping interval, 0 when not supervised */
 	int64_t next_watchdog_ms;
 	int64_t next_stats_ms;
@@ -54,6 +57,8 @@ struct daemon {
 void daemon_on_poll(void *ctx, int sensor_idx, const struct record *r);
 /* Compliance tick, lost-record gaps, self-metrics and state saving, as due. */
 void daemon_records_tick(struct daemon *d, int64_t mono_ms);
+/* The compliance tick now: closed periods and timers into the outbox. */
+void daemon_compliance_step(struct daemon *d, int64_t mono_ms);
 /* Start: the engine with the alert state from data_dir, output arrays. */
 int daemon_records_init(struct daemon *d);
 void daemon_records_fini(struct daemon *d);
@@ -62,5 +67,15 @@ void daemon_save_state(struct daemon *d, bool force);
 /* Publishes the retained active-alert set of every outlet marked dirty. */
 void daemon_publish_active(struct daemon *d);
 void daemon_log_stats(struct daemon *d);
+
+/* daemon.c: the outbox and sinks for d->cfg, and taking them down. */
+void daemon_name_sinks(struct daemon *d);
+int daemon_open_outbox(struct daemon *d, int64_t now_ms);
+int daemon_add_sinks(struct daemon *d, int64_t started_wall_ms);
+void daemon_free_sinks(struct daemon *d);
+/* daemon_reload.c: SIGHUP. Reads both files again; a valid config is
+ * swapped in, an invalid one is logged (every error, file:line) and the
+ * running one kept. */
+void daemon_reload(struct daemon *d);
 
 #endif

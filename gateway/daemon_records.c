@@ -155,7 +155,7 @@ static bool clock_synced(void)
 	return adjtimex(&tx) != TIME_ERROR;
 }
 
-static void compliance_step(struct daemon *d, int64_t mono_ms)
+void daemon_compliance_step(struct daemon *d, int64_t mono_ms)
 {
 	int64_t wall = clock_wall_ms();
 	struct compliance_out out = { .recs = d->tick_recs, .max = d->max_events };
@@ -178,7 +178,7 @@ static void compliance_step(struct daemon *d, int64_t mono_ms)
 void daemon_records_tick(struct daemon *d, int64_t mono_ms)
 {
 	if (mono_ms >= d->next_tick_ms) {
-		compliance_step(d, mono_ms);
+		daemon_compliance_step(d, mono_ms);
 		d->next_tick_ms = mono_ms + DAEMON_TICK_MS;
 	}
 	check_gap(d, clock_wall_ms());

@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 	}
 	rc = check_data_dir(cfg->data_dir);
 	if (rc == EX_OK)
-		rc = daemon_run(cfg);
+		return daemon_run(path, cfg);
 	config_free(cfg);
 	return rc;
 }

@@ -197,10 +197,24 @@ def check_crash(work, url):
     check_readings(work, url, 10)
 
 
+def check_reload(work, url):
+    """Nothing lost across the reloads, and the one exceedance gave one
+    raised and one cleared alert."""
+    check_complete(work, url)
+    alerts = [json.loads(p) for t, p in mqtt_messages(work)
+              if t == "outfall/it-gw-1/alerts/WS-001"]
+    cod = {(a["id"], a["state"]) for a in alerts
+           if a["parameter"] == "cod" and a["kind"] == "limit_exceeded"}
+    raised = [i for i, s in cod if s == "raised"]
+    cleared = [i for i, s in cod if s == "cleared"]
+    check(len(raised) == 1 and len(cleared) == 1 and raised == cleared,
+          f"cod alerts across the reload: {sorted(cod)}")
+
+
 def main():
     mode, work, url = sys.argv[1:4]
     {"exceed": check_exceed, "fault": check_fault, "complete": check_complete,
-     "crash": check_crash,
+     "crash": check_crash, "reload": check_reload,
      "readings": lambda w, u: check_readings(w, u, 5)}[mode](work, url)
     for f in failures:
         print(f"  FAIL: {f}")

@@ -13,6 +13,7 @@ remember() { PIDS="$PIDS $1"; }
 stop_all() {
 	for p in $PIDS; do
 		kill "$p" 2>/dev/null
+		kill -CONT "$p" 2>/dev/null # a stopped process acts on SIGTERM only then
 	done
 	for p in $PIDS; do
 		for _ in $(seq 50); do

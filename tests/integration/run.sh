@@ -159,8 +159,39 @@ case_corrupt_outbox() {
 	python3 "$HERE/check.py" readings "$WORK" "$INFLUX_URL"
 }
 
+# Reload during a run: an invalid file is refused with file:line and changes
+# nothing; a valid one is swapped in. No record is lost, no alert repeated.
+case_reload() {
+	fresh_run || return 1
+	start_sim "$WORK/tty" --scenario exceed --param cod --value 650 --after 4 --for 16 \
+		--csv "$WORK/sim.csv" || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" > "$WORK/daemon.log" 2>&1 &
+	local pid=$! line
+	remember $pid
+	wait_for 15 grep -q "alert raised" "$WORK/daemon.log" || { echo "no alert"; return 1; }
+	cp "$WORK/cfg/outfall.conf" "$WORK/good.conf"
+	sed -i 's/word_order = "cdab"; },/word_order = "abdc"; },/' "$WORK/cfg/outfall.conf"
+	line=$(grep -n '"abdc"' "$WORK/cfg/outfall.conf" | cut -d: -f1)
+	kill -HUP "$pid"
+	wait_for 5 grep -q "the running configuration stays" "$WORK/daemon.log" ||
+		{ echo "invalid reload not refused"; return 1; }
+	grep -q "outfall.conf:$line: .*word_order" "$WORK/daemon.log" ||
+		{ echo "no file:$line for the invalid reload"; return 1; }
+	sed 's/interval_s = 1;/interval_s = 2;/' "$WORK/good.conf" > "$WORK/cfg/outfall.conf"
+	kill -HUP "$pid"
+	wait_for 5 grep -q "reload: done" "$WORK/daemon.log" || { echo "valid reload failed"; return 1; }
+	wait_for 30 grep -q "alert cleared" "$WORK/daemon.log" || { echo "no clear"; return 1; }
+	sleep 2
+	kill -STOP "$SIM_PID" # no new values from here on
+	sleep 3
+	kill -TERM "$pid"; wait "$pid" || { echo "outfalld exit $?"; return 1; }
+	sleep 1
+	python3 "$HERE/check.py" reload "$WORK" "$INFLUX_URL"
+}
+
 for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appears_later \
-	case_outage case_crash case_corrupt_outbox}; do
+	case_outage case_crash case_corrupt_outbox case_reload}; do
 	echo "--- ${c#case_}"
 	$c
 	result "${c#case_}" $?
