@@ -48,6 +48,7 @@ struct daemon {
 	int64_t next_save_ms;   /* earliest retry of a failed state save */
 	uint64_t alerts;        /* alert events produced */
 	uint64_t lost_seen;     /* compliance_lost() already logged */
+	bool clock_synced;      /* adjtimex says NTP has set the clock */
 	bool gap_open;          /* a data_gap alert for lost records is raised */
 	struct rec_alert gap;   /* its evidence */
 	struct complaint save_c;

@@ -51,13 +51,17 @@ static void append_alert(struct daemon *d, int64_t ts_ms, const struct rec_alert
 		d->active_dirty[o] = true;
 }
 
-void daemon_on_poll(void *ctx, int sensor_idx, const struct record *r)
+void daemon_on_poll(void *ctx, int sensor_idx, const struct record *poll)
 {
 	struct daemon *d = ctx;
 	struct acquire_stats st;
+	struct record rec = *poll;
+	const struct record *r = &rec;
 	struct compliance_poll p = { .rec = r, .mono_ms = clock_mono_ms(), .has_counters = true };
 	int n;
 
+	if (!d->clock_synced)
+		rec.flags |= REC_F_CLOCK_UNSYNCED;
 	append(d, r);
 	acquire_get_stats(d->acq, sensor_idx, &st);
 	p.requests = st.drv.requests;
@@ -161,7 +165,8 @@ void daemon_compliance_step(struct daemon *d, int64_t mono_ms)
 	struct compliance_out out = { .recs = d->tick_recs, .max = d->max_events };
 	uint64_t lost;
 
-	compliance_tick(d->comp, wall, mono_ms, clock_synced(), &out);
+	d->clock_synced = clock_synced();
+	compliance_tick(d->comp, wall, mono_ms, d->clock_synced, &out);
 	for (int i = 0; i < out.n; i++) {
 		if (out.recs[i].type == REC_ALERT)
 			append_alert(d, out.recs[i].ts_ms, &out.recs[i].u.alert);
@@ -293,6 +298,7 @@ int daemon_records_init(struct daemon *d)
 	for (size_t o = 0; o < d->cfg->n_outlets; o++)
 		d->active_dirty[o] = true; /* replace whatever a broker retained */
 	d->next_tick_ms = now;
+	d->clock_synced = clock_synced();
 	d->next_metrics_ms = now + DAEMON_METRICS_MS;
 	return 0;
 }

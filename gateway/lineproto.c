@@ -279,6 +279,8 @@ static int lp_reading(struct lp_buf *buf, const char *gateway, const struct reco
 		lp_field_float(&p, "value", v->v);
 	lp_field_str(&p, "q", quality_name(v->quality));
 	lp_field_int(&p, "seq", (int64_t)r->seq);
+	if (r->flags & REC_F_CLOCK_UNSYNCED)
+		lp_field_str(&p, "clock", "unsynced");
 	return lp_end(&p, r->ts_ms);
 }
 

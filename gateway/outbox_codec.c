@@ -338,7 +338,8 @@ int outbox_codec_encode(const struct record *r, uint8_t *buf, size_t cap)
 
 	if (r->type > REC_AGGREGATE)
 		return -EINVAL;
-	w_u8(&w, (uint8_t)(OBC_VERSION << 4 | r->type));
+	/* bit 3 of the head carries the one record flag there is */
+	w_u8(&w, (uint8_t)(OBC_VERSION << 4 | (r->flags & REC_F_CLOCK_UNSYNCED ? 8 : 0) | r->type));
 	w_varint(&w, zz_enc(r->ts_ms));
 	rc = enc_body(&w, r);
 	if (rc < 0)
@@ -563,14 +564,15 @@ static bool dec_body(struct obc_r *r, struct record *rec)
 	}
 }
 
-/* The common head: version/type byte and timestamp. */
-static bool dec_head(struct obc_r *r, uint8_t *type, int64_t *ts_ms)
+/* The common head: version, clock flag and type byte, then timestamp. */
+static bool dec_head(struct obc_r *r, uint8_t *type, uint8_t *flags, int64_t *ts_ms)
 {
 	uint8_t b;
 
-	if (!r_u8(r, &b) || b >> 4 != OBC_VERSION || (b & 15) > REC_AGGREGATE)
+	if (!r_u8(r, &b) || b >> 4 != OBC_VERSION || (b & 7) > REC_AGGREGATE)
 		return false;
-	*type = b & 15;
+	*type = b & 7;
+	*flags = b & 8 ? REC_F_CLOCK_UNSYNCED : 0;
 	return r_svarint(r, ts_ms);
 }
 
@@ -580,7 +582,7 @@ int outbox_codec_decode(const uint8_t *buf, size_t len, struct record *out)
 	struct record tmp;
 
 	memset(&tmp, 0, sizeof(tmp));
-	if (!dec_head(&r, &tmp.type, &tmp.ts_ms))
+	if (!dec_head(&r, &tmp.type, &tmp.flags, &tmp.ts_ms))
 		return -EBADMSG;
 	if (!dec_body(&r, &tmp) || r.off != len)
 		return -EBADMSG;
@@ -591,10 +593,10 @@ int outbox_codec_decode(const uint8_t *buf, size_t len, struct record *out)
 int outbox_codec_peek(const uint8_t *buf, size_t len, uint8_t *type, int64_t *ts_ms)
 {
 	struct obc_r r = { .p = buf, .len = len };
-	uint8_t t;
+	uint8_t t, flags;
 	int64_t ts;
 
-	if (!dec_head(&r, &t, &ts))
+	if (!dec_head(&r, &t, &flags, &ts))
 		return -EBADMSG;
 	*type = t;
 	*ts_ms = ts;

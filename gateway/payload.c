@@ -227,6 +227,8 @@ int payload_telemetry(char *buf, size_t cap, const struct record *r)
 		return -EINVAL;
 	jw_lit(&w, "{\"ts\":");
 	jw_time(&w, r->ts_ms);
+	if (r->flags & REC_F_CLOCK_UNSYNCED)
+		jw_lit(&w, ",\"clock\":\"unsynced\"");
 	jw_lit(&w, ",\"seq\":");
 	jw_u64(&w, r->seq);
 	jw_lit(&w, ",\"outlet\":");

@@ -130,10 +130,15 @@ struct rec_aggregate {
 
 enum rec_type { REC_POLL, REC_ALERT, REC_METRICS, REC_AGGREGATE };
 
+/* The wall clock was not known to be synchronised when the record was made
+ * (a Pi has no RTC: until NTP has set it, timestamps may be far off). */
+#define REC_F_CLOCK_UNSYNCED 0x01
+
 struct record {
-	uint64_t seq;  /* assigned by the queue, strictly increasing */
+	uint64_t seq;  /* assigned by the outbox, strictly increasing */
 	int64_t ts_ms; /* wall-clock ms (UTC); an aggregate's period start */
 	uint8_t type;  /* enum rec_type */
+	uint8_t flags; /* REC_F_* */
 	union {
 		struct rec_poll poll;
 		struct rec_alert alert;

@@ -154,6 +154,12 @@ static void test_poll_nan_and_no_outlet(void **state)
 		"outfall_reading,gateway=gw,sensor=probe1,parameter=ph q=\"ok\",seq=42i 1764403217000\n"
 		"outfall_reading,gateway=gw,sensor=probe1,parameter=tp"
 		" value=1.5e-07,q=\"ok\",seq=42i 1764403217000\n");
+	r.flags = REC_F_CLOCK_UNSYNCED; /* before NTP: the timestamp is suspect */
+	r.u.poll.n = 1;
+	r.u.poll.values[0] = (struct rec_value){ .v = 2.5, .param = P_TP, .quality = Q_OK };
+	expect_record("gw", &r, 1,
+		"outfall_reading,gateway=gw,sensor=probe1,parameter=tp"
+		" value=2.5,q=\"ok\",seq=42i,clock=\"unsynced\" 1764403217000\n");
 }
 
 static void test_poll_empty_and_malformed(void **state)

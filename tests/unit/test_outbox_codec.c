@@ -196,6 +196,8 @@ static void test_poll_round_trips(void **state)
 	round_trip(&r);
 	r.ts_ms = -1;
 	round_trip(&r);
+	r.flags = REC_F_CLOCK_UNSYNCED; /* readings before NTP set the clock */
+	round_trip(&r);
 }
 
 /* Random doubles, as bit patterns and as sensor-like decimals. */

@@ -158,6 +158,11 @@ static void test_telemetry_exact(void **state)
 				 "\"outlet\":\"WS-001\",\"sensor\":\"probe1\",\"values\":"
 				 "{\"cod\":{\"v\":612.4,\"unit\":\"mg/L\",\"q\":\"ok\"}}}");
 	assert_int_equal(n, (int)strlen(buf));
+	r.flags = REC_F_CLOCK_UNSYNCED;
+	payload_telemetry(buf, sizeof(buf), &r);
+	assert_string_equal(buf, "{\"ts\":\"2025-11-29T08:00:17.123Z\",\"clock\":\"unsynced\","
+				 "\"seq\":42,\"outlet\":\"WS-001\",\"sensor\":\"probe1\","
+				 "\"values\":{\"cod\":{\"v\":612.4,\"unit\":\"mg/L\",\"q\":\"ok\"}}}");
 }
 
 /* Each value: v as expected (NAN meaning null), unit and quality name. */
