@@ -25,6 +25,7 @@
 #define STATS_LOG_MS 300000     /* an info line with counters */
 #define FLUSH_BUDGET_MS 2000    /* per sink on shutdown; SIGTERM budget is 5 s */
 #define OUTBOX_SUBDIR "outbox"
+#define OUTBOX_CURSOR_MS 10000  /* a crash re-sends at most 10 s: repeats are harmless */
 
 static int open_signals(void)
 {
@@ -95,6 +96,7 @@ int daemon_open_outbox(struct daemon *d, int64_t now)
 		return -ENAMETOOLONG;
 	outbox_opts_default(&o);
 	o.fsync_ms = d->cfg->fsync_ms;
+	o.cursor_ms = OUTBOX_CURSOR_MS;
 	o.max_backlog_bytes = (size_t)d->cfg->max_backlog_mb << 20;
 	for (int i = 0; i < d->n_sinks; i++)
 		o.sink_names[i] = d->sink_names[i];

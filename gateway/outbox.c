@@ -49,6 +49,7 @@ struct outbox {
 	int n_sinks;
 	char names[OUTBOX_MAX_SINKS][OUTBOX_SINK_NAME]; /* cursor file names */
 	int fsync_ms;
+	int cursor_every_ms;          /* cursor files at most this often */
 	uint64_t segment_bytes;
 	uint64_t max_backlog;
 	uint64_t next_seq;            /* seq of the next append */
@@ -265,11 +266,13 @@ static int check_opts(const struct outbox_opts *in, struct outbox_opts *o)
 	if (!in)
 		return 0;
 	o->fsync_ms = in->fsync_ms;
+	o->cursor_ms = in->cursor_ms;
 	if (in->segment_bytes)
 		o->segment_bytes = in->segment_bytes;
 	if (in->max_backlog_bytes)
 		o->max_backlog_bytes = in->max_backlog_bytes;
-	if (o->fsync_ms < 0 || o->fsync_ms > OBX_MAX_FSYNC_MS || o->segment_bytes < 4096 ||
+	if (o->fsync_ms < 0 || o->fsync_ms > OBX_MAX_FSYNC_MS || o->cursor_ms < 0 ||
+	    o->cursor_ms > OBX_MAX_FSYNC_MS || o->segment_bytes < 4096 ||
 	    o->segment_bytes > (1u << 30) || o->max_backlog_bytes / 4 < o->segment_bytes ||
 	    o->max_backlog_bytes / o->segment_bytes > OUTBOX_MAX_SEGMENTS / 2)
 		return -EINVAL;
@@ -383,6 +386,7 @@ int outbox_open(const char *dir, const struct outbox_opts *o, int n_sinks, int64
 	for (int k = 0; k < OBX_NKINDS; k++)
 		ob->st[k].wfd = -1; /* ob_free may run before the streams are set up */
 	ob->fsync_ms = opts.fsync_ms;
+	ob->cursor_every_ms = opts.cursor_ms ? opts.cursor_ms : opts.fsync_ms;
 	ob->segment_bytes = opts.segment_bytes;
 	ob->max_backlog = opts.max_backlog_bytes;
 	ob->cursor_ms = now_mono_ms;
@@ -761,8 +765,8 @@ int64_t outbox_next_ms(const struct outbox *ob)
 
 		next = due < next ? due : next;
 	}
-	if (any_dirty(ob) && ob->cursor_ms + ob->fsync_ms < next)
-		next = ob->cursor_ms + ob->fsync_ms;
+	if (any_dirty(ob) && ob->cursor_ms + ob->cursor_every_ms < next)
+		next = ob->cursor_ms + ob->cursor_every_ms;
 	return next;
 }
 
@@ -785,7 +789,7 @@ void outbox_tick(struct outbox *ob, int64_t now_mono_ms)
 	for (int k = 0; k < OBX_NKINDS; k++)
 		if (now_mono_ms >= sync_due(ob, &ob->st[k]))
 			sync_stream(ob, k, now_mono_ms);
-	if (any_dirty(ob) && now_mono_ms >= ob->cursor_ms + ob->fsync_ms)
+	if (any_dirty(ob) && now_mono_ms >= ob->cursor_ms + ob->cursor_every_ms)
 		persist_cursors(ob, now_mono_ms);
 	delete_acked(ob);
 }

@@ -23,8 +23,8 @@
  * no seq a sink has seen is reused (telemetry reaches the sinks up to
  * fsync_ms after it was appended; alerts at once).
  * Segment creation and removal fsync the directory. Cursor files are written
- * temp -> fsync -> rename -> directory fsync, at most every fsync_ms
- * (outbox_tick) and on close; after a crash a sink resumes from its last
+ * temp -> fsync -> rename -> directory fsync, at most every cursor_ms
+ * (outbox_tick) and on flush and close; after a crash a sink resumes from its last
  * persisted cursor and gets the records after it again (at-least-once).
  *
  * Two streams, alerts first. outbox_next hands a sink its unsent alerts
@@ -92,6 +92,11 @@ struct outbox_opts {
 	int fsync_ms;             /* telemetry sync batch, 0..600000; 0 = every append */
 	size_t segment_bytes;     /* roll over past this, >= 4096; 0 = default */
 	size_t max_backlog_bytes; /* cap on segment bytes, >= 4 segments; 0 = default */
+	/* Cursor files are rewritten at most this often (and on flush/close):
+	 * after a crash a sink re-sends at most this much (harmless repeats),
+	 * and the SD card is spared a file rewrite per sink per fsync_ms.
+	 * 0..600000 ms; 0 = the same as fsync_ms. */
+	int cursor_ms;
 	/* Names of the sinks, [a-z0-9_] up to 15 bytes, naming their cursor
 	 * files; NULL (or no opts) names sink i by its index, "0".."3". */
 	const char *sink_names[OUTBOX_MAX_SINKS];
