@@ -39,6 +39,16 @@ struct acquire {
 	struct sensor_state *sensors; /* cfg->n_sensors */
 };
 
+/* A bus's driver is its sensors' (config_load allows one per bus); a bus
+ * without sensors is never opened. */
+static const struct driver_ops *bus_driver(const struct config *cfg, size_t b)
+{
+	for (size_t s = 0; s < cfg->n_sensors; s++)
+		if (cfg->sensors[s].bus == (int)b)
+			return driver_for(cfg->sensors[s].driver);
+	return driver_for(DRIVER_MODBUS);
+}
+
 struct acquire *acquire_new(const struct config *cfg, int64_t now_ms)
 {
 	struct acquire *a = calloc(1, sizeof(*a));
@@ -54,7 +64,7 @@ struct acquire *acquire_new(const struct config *cfg, int64_t now_ms)
 	}
 	for (size_t b = 0; b < cfg->n_buses; b++) {
 		a->buses[b].cfg = &cfg->buses[b];
-		a->buses[b].ops = driver_for(DRIVER_MODBUS);
+		a->buses[b].ops = bus_driver(cfg, b);
 		a->buses[b].reopen_ms = now_ms;
 		a->buses[b].reopen_wait_ms = REOPEN_FIRST_MS;
 	}
@@ -122,8 +132,14 @@ static bool bus_ready(struct bus_state *b, int64_t now_ms)
 	return false;
 }
 
-static const char *failure_hint(int rc)
+static const char *failure_hint(const struct cfg_sensor *cs, int rc)
 {
+	if (cs->driver == DRIVER_ASCII && rc == -EBADMSG)
+		return "garbled lines (check baud/parity, terminator and max_line)";
+	if (cs->driver == DRIVER_ASCII && rc == -EPROTO)
+		return "lines without the configured keys (check key names and format)";
+	if (cs->driver == DRIVER_ASCII && rc == -ETIMEDOUT)
+		return "no line (check wiring, baud, and the query if the sensor needs one)";
 	switch (rc) {
 	case -ETIMEDOUT:
 		return "no answer (check wiring, slave id, baud and parity)";
@@ -137,22 +153,36 @@ static const char *failure_hint(int rc)
 	}
 }
 
+/* "probe1 (slave 1 on rs485-0)" or "ph1 (ascii on rs232-0)" */
+static const char *who(const struct acquire *a, const struct cfg_sensor *cs, char *buf,
+		       size_t cap)
+{
+	if (cs->driver == DRIVER_ASCII)
+		snprintf(buf, cap, "%s (ascii on %s)", cs->name, a->cfg->buses[cs->bus].name);
+	else
+		snprintf(buf, cap, "%s (slave %d on %s)", cs->name, cs->slave,
+			 a->cfg->buses[cs->bus].name);
+	return buf;
+}
+
 static void note_result(struct acquire *a, size_t s, int rc, int64_t now_ms)
 {
 	const struct cfg_sensor *cs = &a->cfg->sensors[s];
 	struct sensor_state *st = &a->sensors[s];
+	char name[96];
 
 	st->stats.polls++;
 	if (rc == 0) {
 		schedule_success(&st->sched, now_ms);
-		complain_recovered(&st->c, "sensor %s (slave %d on %s): answering again",
-				   cs->name, cs->slave, a->cfg->buses[cs->bus].name);
+		if (st->c.active)
+			complain_recovered(&st->c, "sensor %s: answering again",
+					   who(a, cs, name, sizeof(name)));
 		return;
 	}
 	st->stats.failures++;
 	schedule_failure(&st->sched, now_ms);
-	complain(&st->c, now_ms, LOG_WARNING, "sensor %s (slave %d on %s): %s; next try in %lld s",
-		 cs->name, cs->slave, a->cfg->buses[cs->bus].name, failure_hint(rc),
+	complain(&st->c, now_ms, LOG_WARNING, "sensor %s: %s; next try in %lld s",
+		 who(a, cs, name, sizeof(name)), failure_hint(cs, rc),
 		 (long long)(schedule_backoff_ms(&st->sched) / 1000));
 }
 

@@ -9,7 +9,7 @@
  * record, so silence is visible downstream.
  *
  * Blocking bound: acquire_run() polls each due sensor once; a poll blocks
- * at most as its driver states (modbus_rtu.h), and a sensor that failed
+ * at most as its driver states (modbus_rtu.h, ascii.h), and a sensor that failed
  * last time is tried once without retries.
  */
 #ifndef OUTFALL_ACQUIRE_H

@@ -1,7 +1,8 @@
 /*
  * config.c - config_load(): reading the libconfig files, and the
  * acquisition side of the gateway file (gateway, alerting, buses, sensors
- * and their channels). Reporting and the typed getters are in config_get.c;
+ * and their channels, Modbus or ASCII, and which sensors may share a bus).
+ * Reporting and the typed getters are in config_get.c;
  * the permits file and outlets in config_permits.c; sinks and the summary in
  * config_sinks.c.
  *
@@ -12,6 +13,7 @@
  */
 #include "config_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -35,13 +37,25 @@ static const char *const alerting_known[] = { "hysteresis_pct", "raise_after_s",
 static const char *const bus_known[] = { "name", "device", "baud", "parity", "data_bits",
 					 "stop_bits", "timeout_ms", "retries", NULL };
 static const char *const sensor_known[] = { "name", "bus", "driver", "slave", "interval_s",
-					    "gap_s", "channels", NULL };
+					    "gap_s", "channels", "terminator", "format",
+					    "separator", "kv_separator", "query", "max_line",
+					    NULL };
 static const char *const channel_known[] = { "parameter", "table", "register", "type",
 					     "word_order", "scale", "offset", "range",
-					     "flatline_s", NULL };
+					     "flatline_s", "key", "field", NULL };
+/* Settings of one driver that the other must not be given. */
+static const char *const ascii_sensor_only[] = { "terminator", "format", "separator",
+						 "kv_separator", "query", "max_line", NULL };
+static const char *const modbus_channel_only[] = { "register", "table", "type", "word_order",
+						   NULL };
+static const char *const ascii_channel_only[] = { "key", "field", NULL };
 
 static const char *const parities[] = { "N", "E", "O", NULL };
-static const char *const drivers[] = { "modbus", NULL };
+static const char *const drivers[] = { "modbus", "ascii", NULL };
+static const char *const formats[] = { "kv", "csv", NULL };
+/* enum ascii_term: the bytes, and how a message spells them */
+static const char *const term_bytes[] = { "\r\n", "\n", "\r" };
+static const char *const term_names[] = { "\"\\r\\n\"", "\"\\n\"", "\"\\r\"" };
 static const char *const tables[] = { "holding", "input", NULL };
 static const char *const types[] = { "int16", "uint16", "int32", "uint32", "float32",
 				     "float64", NULL };
@@ -181,7 +195,7 @@ static void parse_buses(struct cfg_ctx *c, struct config *cfg, const config_sett
 	}
 }
 
-/* ---- sensors and channels ----------------------------------------------- */
+/* ---- channels ----------------------------------------------------------- */
 
 static int type_words(enum value_type t)
 {
@@ -226,20 +240,64 @@ static void parse_flatline(struct cfg_ctx *c, const config_setting_t *g, int int
 			  2 * interval_s);
 }
 
-static void parse_channel(struct cfg_ctx *c, const config_setting_t *g, int interval_s,
-			  struct cfg_channel *ch)
+/* Reports each member of g named in names with msg ("%s" = the member). */
+static void reject_members(struct cfg_ctx *c, const config_setting_t *g,
+			   const char *const names[], const char *msg)
 {
-	char *name = NULL;
+	for (size_t i = 0; names[i]; i++)
+		if (config_setting_get_member(g, names[i]))
+			cfg_error(c, g, names[i], msg, names[i]);
+}
+
+/* A kv key is matched byte for byte after blanks around it are trimmed:
+ * it cannot hold blanks, control bytes or either separator. */
+static void check_key(struct cfg_ctx *c, const config_setting_t *g, const struct cfg_ascii *a,
+		      const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n > CFG_ASCII_KEY_MAX) {
+		cfg_error(c, g, "key", "\"%s\" is %zu bytes, longer than %d", key, n,
+			  CFG_ASCII_KEY_MAX);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+		if (*p <= ' ' || *p >= 0x7f) {
+			cfg_error(c, g, "key", "\"%s\" may hold only printable ASCII without "
+				  "blanks (byte 0x%02x)", key, *p);
+			return;
+		}
+		if (*p == (unsigned char)a->separator || *p == (unsigned char)a->kv_separator) {
+			cfg_error(c, g, "key", "\"%s\" contains '%c', which separates the fields "
+				  "of a line", key, *p);
+			return;
+		}
+	}
+}
+
+static void parse_ascii_channel(struct cfg_ctx *c, const config_setting_t *g,
+				const struct cfg_ascii *a, struct cfg_channel *ch)
+{
+	reject_members(c, g, modbus_channel_only, "%s is for modbus channels: an ascii "
+		       "channel takes key (format kv) or field (format csv)");
+	if (a->format == ASCII_KV) {
+		if (config_setting_get_member(g, "field"))
+			cfg_error(c, g, "field", "is for format \"csv\": a kv channel takes key");
+		if (cfg_string(c, g, "key", CFG_REQUIRED, &ch->key) > 0)
+			check_key(c, g, a, ch->key);
+		return;
+	}
+	if (config_setting_get_member(g, "key"))
+		cfg_error(c, g, "key", "is for format \"kv\": a csv channel takes field");
+	cfg_int(c, g, "field", CFG_REQUIRED, 1, CFG_ASCII_FIELD_MAX, "", &ch->field);
+}
+
+static void parse_modbus_channel(struct cfg_ctx *c, const config_setting_t *g,
+				 struct cfg_channel *ch)
+{
 	int v;
 
-	cfg_check_known(c, g, channel_known);
-	if (cfg_string(c, g, "parameter", CFG_REQUIRED, &name) > 0) {
-		ch->param = param_from_name(name);
-		if (ch->param < 0)
-			cfg_error(c, g, "parameter", "unknown parameter \"%s\" (expected one "
-				  "of %s)", name, param_all_names());
-	}
-	free(name);
+	reject_members(c, g, ascii_channel_only, "only a channel of an ascii sensor has a %s");
 	if (cfg_enum(c, g, "table", CFG_OPTIONAL, tables, "table", &v) > 0)
 		ch->table = v;
 	if (cfg_enum(c, g, "type", CFG_OPTIONAL, types, "type", &v) > 0)
@@ -252,11 +310,32 @@ static void parse_channel(struct cfg_ctx *c, const config_setting_t *g, int inte
 			cfg_error(c, g, "register", "%d holds a %s of %d registers, which runs "
 				  "past 65535", v, types[ch->type], type_words(ch->type));
 	}
+}
+
+/* known: the sensor's driver was understood; when not, only what every
+ * channel has is checked, so one typo is one error. */
+static void parse_channel(struct cfg_ctx *c, const config_setting_t *g,
+			  const struct cfg_sensor *s, bool known, struct cfg_channel *ch)
+{
+	char *name = NULL;
+
+	cfg_check_known(c, g, channel_known);
+	if (cfg_string(c, g, "parameter", CFG_REQUIRED, &name) > 0) {
+		ch->param = param_from_name(name);
+		if (ch->param < 0)
+			cfg_error(c, g, "parameter", "unknown parameter \"%s\" (expected one "
+				  "of %s)", name, param_all_names());
+	}
+	free(name);
+	if (known && s->driver == DRIVER_ASCII)
+		parse_ascii_channel(c, g, &s->ascii, ch);
+	else if (known)
+		parse_modbus_channel(c, g, ch);
 	if (cfg_float(c, g, "scale", CFG_OPTIONAL, &ch->scale) > 0 && ch->scale == 0)
 		cfg_error(c, g, "scale", "must not be 0 (every reading would be the offset)");
 	cfg_float(c, g, "offset", CFG_OPTIONAL, &ch->offset);
 	parse_range(c, g, ch);
-	parse_flatline(c, g, interval_s, ch);
+	parse_flatline(c, g, s->interval_s, ch);
 }
 
 /* Two channels of one sensor reading the same register would decode one
@@ -272,6 +351,12 @@ static void check_channel_clash(struct cfg_ctx *c, const config_setting_t *g,
 		if (ch->param >= 0 && o->param == ch->param)
 			cfg_error(c, g, "parameter", "\"%s\" is already read by channels[%zu]",
 				  param_name(ch->param), j);
+		if (ch->key && o->key && strcmp(ch->key, o->key) == 0)
+			cfg_error(c, g, "key", "\"%s\" is already read by channels[%zu] (%s)",
+				  ch->key, j, param_name(o->param));
+		if (ch->field > 0 && o->field == ch->field)
+			cfg_error(c, g, "field", "%d is already read by channels[%zu] (%s)",
+				  ch->field, j, param_name(o->param));
 		if (ch->reg < 0 || o->reg < 0 || o->table != ch->table ||
 		    ch->reg >= o->reg + type_words(o->type) ||
 		    o->reg >= ch->reg + type_words(ch->type))
@@ -283,7 +368,8 @@ static void check_channel_clash(struct cfg_ctx *c, const config_setting_t *g,
 	}
 }
 
-static void parse_channels(struct cfg_ctx *c, const config_setting_t *g, struct cfg_sensor *s)
+static void parse_channels(struct cfg_ctx *c, const config_setting_t *g, struct cfg_sensor *s,
+			   bool known)
 {
 	const config_setting_t *l = cfg_group_list(c, g, "channels", CFG_REQUIRED);
 	size_t n = l ? (size_t)config_setting_length(l) : 0;
@@ -303,7 +389,7 @@ static void parse_channels(struct cfg_ctx *c, const config_setting_t *g, struct 
 					    .line = (int)config_setting_source_line(e) };
 		if (!cfg_is_group(c, e))
 			continue;
-		parse_channel(c, e, s->interval_s, ch);
+		parse_channel(c, e, s, known, ch);
 		check_channel_clash(c, e, s, i);
 	}
 }
@@ -319,11 +405,134 @@ static void parse_gap(struct cfg_ctx *c, const config_setting_t *g, struct cfg_s
 			  "between two polls would be a gap", s->gap_s, s->interval_s);
 }
 
-static void parse_sensor(struct cfg_ctx *c, const struct config *cfg,
+/* ---- ascii sensors ------------------------------------------------------ */
+
+/* One byte between fields or between key and value: a blank, or
+ * punctuation that no number contains. 1 and *v set, 0 absent, -1 reported. */
+static int parse_separator(struct cfg_ctx *c, const config_setting_t *g, const char *name,
+			   char *v)
+{
+	char *str = NULL;
+	char esc[64];
+	int r = cfg_string(c, g, name, CFG_OPTIONAL, &str);
+	unsigned char b;
+
+	if (r <= 0)
+		return r;
+	b = (unsigned char)str[0];
+	if (str[1] != '\0' || !(b == ' ' || b == '\t' || (ispunct(b) && !strchr(".+-", b)))) {
+		cfg_error(c, g, name, "\"%s\" is not a separator: expected one space, tab or "
+			  "punctuation character other than . + -",
+			  cfg_escape(str, esc, sizeof(esc)));
+		free(str);
+		return -1;
+	}
+	*v = (char)b;
+	free(str);
+	return 1;
+}
+
+static void parse_terminator(struct cfg_ctx *c, const config_setting_t *g, struct cfg_ascii *a)
+{
+	char *str = NULL;
+	char esc[64];
+
+	if (cfg_string(c, g, "terminator", CFG_OPTIONAL, &str) <= 0)
+		return;
+	for (int i = TERM_CRLF; i <= TERM_CR; i++) {
+		if (strcmp(str, term_bytes[i]) == 0) {
+			a->terminator = (enum ascii_term)i;
+			free(str);
+			return;
+		}
+	}
+	cfg_error(c, g, "terminator", "unknown terminator \"%s\" (expected %s, %s or %s)",
+		  cfg_escape(str, esc, sizeof(esc)), term_names[TERM_CRLF], term_names[TERM_LF],
+		  term_names[TERM_CR]);
+	free(str);
+}
+
+static void parse_ascii(struct cfg_ctx *c, const config_setting_t *g, struct cfg_ascii *a)
+{
+	int v, kv_given = 0;
+
+	parse_terminator(c, g, a);
+	if (cfg_enum(c, g, "format", CFG_OPTIONAL, formats, "format", &v) > 0)
+		a->format = (enum ascii_format)v;
+	parse_separator(c, g, "separator", &a->separator);
+	if (a->format == ASCII_CSV && config_setting_get_member(g, "kv_separator"))
+		cfg_error(c, g, "kv_separator", "is for format \"kv\": csv fields have no keys");
+	else
+		kv_given = parse_separator(c, g, "kv_separator", &a->kv_separator);
+	if (a->format == ASCII_KV && a->separator == a->kv_separator && kv_given >= 0)
+		cfg_error(c, g, kv_given ? "kv_separator" : "separator", "'%c' would separate "
+			  "both fields and keys from values", a->separator);
+	else if (a->format == ASCII_KV && kv_given > 0 &&
+		 (a->separator == ' ' || a->separator == '\t') &&
+		 (a->kv_separator == ' ' || a->kv_separator == '\t'))
+		cfg_error(c, g, "kv_separator", "a blank cannot separate keys from values when "
+			  "blanks separate the fields");
+	if (cfg_string(c, g, "query", CFG_OPTIONAL, &a->query) > 0) {
+		a->query_len = strlen(a->query);
+		if (a->query_len > CFG_ASCII_QUERY_MAX)
+			cfg_error(c, g, "query", "is %zu bytes, longer than %d", a->query_len,
+				  CFG_ASCII_QUERY_MAX);
+	}
+	cfg_int(c, g, "max_line", CFG_OPTIONAL, CFG_ASCII_LINE_MIN, CFG_ASCII_LINE_MAX, "bytes",
+		&a->max_line);
+}
+
+/*
+ * One driver owns a bus. A streaming ascii sensor (no query) needs its bus
+ * to itself: its lines would be read by whichever sensor polled next. Query
+ * sensors may share a bus (RS-485 probes answering an addressed query), each
+ * with its own query.
+ */
+static void check_bus_share(struct cfg_ctx *c, const struct config *cfg,
+			    const config_setting_t *g, size_t i)
+{
+	const struct cfg_sensor *s = &cfg->sensors[i];
+
+	for (size_t j = 0; s->bus >= 0 && j < i; j++) {
+		const struct cfg_sensor *o = &cfg->sensors[j];
+		const char *bus = cfg->buses[s->bus].name, *name = o->name ? o->name : "?";
+
+		if (o->bus != s->bus)
+			continue;
+		if (o->driver != s->driver) {
+			cfg_error(c, g, "driver", "%s on bus %s, which already carries the %s "
+				  "sensor sensors[%zu] (%s): one driver per bus", drivers[s->driver],
+				  bus, drivers[o->driver], j, name);
+			return;
+		}
+		if (s->driver != DRIVER_ASCII)
+			continue;
+		if (!s->ascii.query) {
+			cfg_error(c, g, "bus", "%s already carries sensors[%zu] (%s): a streaming "
+				  "ascii sensor (no query) needs a bus of its own", bus, j, name);
+			return;
+		}
+		if (!o->ascii.query) {
+			cfg_error(c, g, "bus", "%s carries the streaming ascii sensor sensors[%zu] "
+				  "(%s), which needs the bus to itself", bus, j, name);
+			return;
+		}
+		if (strcmp(s->ascii.query, o->ascii.query) == 0) {
+			cfg_error(c, g, "query", "is also the query of sensors[%zu] (%s) on bus %s: "
+				  "both would take one answer", j, name, bus);
+			return;
+		}
+	}
+}
+
+/* ---- sensors ------------------------------------------------------------ */
+
+/* False when the driver was not understood (reported). */
+static bool parse_sensor(struct cfg_ctx *c, const struct config *cfg,
 			 const config_setting_t *g, struct cfg_sensor *s)
 {
 	char *bus = NULL;
-	int driver;
+	int driver, known;
 
 	s->interval_s = 10;
 	cfg_check_known(c, g, sensor_known);
@@ -335,12 +544,22 @@ static void parse_sensor(struct cfg_ctx *c, const struct config *cfg,
 			cfg_error(c, g, "bus", "no bus named \"%s\" in buses", bus);
 	}
 	free(bus);
-	if (cfg_enum(c, g, "driver", CFG_OPTIONAL, drivers, "driver", &driver) > 0)
-		s->driver = driver;
-	cfg_int(c, g, "slave", CFG_REQUIRED, 1, 247, "", &s->slave);
+	known = cfg_enum(c, g, "driver", CFG_OPTIONAL, drivers, "driver", &driver);
+	if (known > 0)
+		s->driver = (enum driver_kind)driver;
+	if (known >= 0 && s->driver == DRIVER_ASCII) {
+		parse_ascii(c, g, &s->ascii);
+		if (config_setting_get_member(g, "slave"))
+			cfg_error(c, g, "slave", "is for modbus sensors: an ascii sensor has no "
+				  "address (one its query must carry belongs in the query)");
+	} else if (known >= 0) {
+		reject_members(c, g, ascii_sensor_only, "only an ascii sensor has a %s");
+		cfg_int(c, g, "slave", CFG_REQUIRED, 1, 247, "", &s->slave);
+	}
 	cfg_int(c, g, "interval_s", CFG_OPTIONAL, 1, 86400, "s", &s->interval_s);
 	parse_gap(c, g, s);
-	parse_channels(c, g, s);
+	parse_channels(c, g, s, known >= 0);
+	return known >= 0;
 }
 
 static void parse_sensors(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root)
@@ -358,10 +577,13 @@ static void parse_sensors(struct cfg_ctx *c, struct config *cfg, const config_se
 		int j;
 
 		*s = (struct cfg_sensor){ .bus = -1, .outlet = -1,
-					  .line = (int)config_setting_source_line(g) };
+					  .line = (int)config_setting_source_line(g),
+					  .ascii = { .separator = ',', .kv_separator = '=',
+						     .max_line = 256 } };
 		if (!cfg_is_group(c, g))
 			continue;
-		parse_sensor(c, cfg, g, s);
+		if (parse_sensor(c, cfg, g, s))
+			check_bus_share(c, cfg, g, i);
 		j = CFG_FIND(cfg->sensors, i, struct cfg_sensor, name, s->name);
 		if (j >= 0)
 			cfg_error(c, g, "name", "\"%s\" is already the name of sensors[%d]",
@@ -479,7 +701,10 @@ void config_free(struct config *cfg)
 		free(cfg->buses[i].device);
 	}
 	for (size_t i = 0; i < cfg->n_sensors; i++) {
+		for (size_t j = 0; j < cfg->sensors[i].n_channels; j++)
+			free(cfg->sensors[i].channels[j].key);
 		free(cfg->sensors[i].name);
+		free(cfg->sensors[i].ascii.query);
 		free(cfg->sensors[i].channels);
 	}
 	for (size_t i = 0; i < cfg->n_outlets; i++) {

@@ -36,7 +36,17 @@ enum basis { BASIS_INSTANT, BASIS_ROLLING, BASIS_HOURLY_MEAN, BASIS_DAILY_MEAN }
 
 enum outlet_kind { OUTLET_SEWAGE, OUTLET_STORM };
 
-enum driver_kind { DRIVER_MODBUS };
+enum driver_kind { DRIVER_MODBUS, DRIVER_ASCII };
+
+/* ASCII line sensors: what ends a line, and how its fields are laid out. */
+enum ascii_term { TERM_CRLF, TERM_LF, TERM_CR };
+enum ascii_format { ASCII_KV, ASCII_CSV };
+
+#define CFG_ASCII_LINE_MIN 16    /* max_line bounds, bytes without the terminator */
+#define CFG_ASCII_LINE_MAX 1024
+#define CFG_ASCII_QUERY_MAX 64   /* bytes in a query string */
+#define CFG_ASCII_KEY_MAX 31     /* bytes in a kv key */
+#define CFG_ASCII_FIELD_MAX 512  /* highest csv field position */
 
 struct cfg_channel {
 	int param;             /* enum param */
@@ -51,6 +61,8 @@ struct cfg_channel {
 	double range_max;
 	int flatline_s;        /* identical readings for this long = sensor fault;
 				* 0 (default) = off; else >= 2 x interval_s */
+	char *key;             /* ascii kv: the key naming the value, else NULL */
+	int field;             /* ascii csv: 1-based field position, else 0 */
 	int line;              /* line in the gateway file, for messages */
 };
 
@@ -66,11 +78,26 @@ struct cfg_bus {
 	int line;
 };
 
+/* How an ASCII sensor frames and lays out its lines (driver = "ascii"). */
+struct cfg_ascii {
+	enum ascii_term terminator; /* default CRLF; every variant accepts CR LF */
+	enum ascii_format format;   /* default kv */
+	char separator;             /* between fields, default ','; a space or
+				     * tab means any run of blanks */
+	char kv_separator;          /* kv only: between key and value, default '=' */
+	char *query;                /* sent before each read; NULL = the sensor
+				     * streams lines on its own */
+	size_t query_len;           /* bytes of query, 1..CFG_ASCII_QUERY_MAX */
+	int max_line;               /* longest line in bytes without the
+				     * terminator, 16..1024, default 256 */
+};
+
 struct cfg_sensor {
 	char *name;
 	int bus;                 /* index into config.buses */
 	enum driver_kind driver; /* default modbus */
-	int slave;               /* 1..247 */
+	int slave;               /* modbus: 1..247; ascii: 0 (not used) */
+	struct cfg_ascii ascii;  /* ascii only */
 	int interval_s;          /* 1..86400, default 10 */
 	int gap_s;               /* no good reading of a channel for this long =
 				  * data_gap; >= interval_s, default

@@ -320,6 +320,28 @@ int cfg_string(struct cfg_ctx *c, const config_setting_t *g, const char *name, b
 	return 1;
 }
 
+const char *cfg_escape(const char *s, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '\r': text_append(buf, n, &len, "\\r"); break;
+		case '\n': text_append(buf, n, &len, "\\n"); break;
+		case '\t': text_append(buf, n, &len, "\\t"); break;
+		case '\\': text_append(buf, n, &len, "\\\\"); break;
+		case '"': text_append(buf, n, &len, "\\\""); break;
+		default:
+			if (*p < ' ' || *p == 0x7f)
+				text_append(buf, n, &len, "\\x%02x", *p);
+			else
+				text_append(buf, n, &len, "%c", *p);
+		}
+	}
+	return buf;
+}
+
 /* "a, b or c" */
 static void names_text(const char *const names[], char *buf, size_t n)
 {

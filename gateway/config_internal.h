@@ -97,6 +97,10 @@ int cfg_find_name(const void *base, size_t n, size_t stride, size_t off, const c
 void cfg_check_fits(struct cfg_ctx *c, const config_setting_t *g, const char *name,
 		    const char *s, size_t cap);
 
+/* s as a config file would spell it inside quotes (\r, \n, \t, \\, \",
+ * \xHH for other control bytes), cut short to fit n bytes; returns buf. */
+const char *cfg_escape(const char *s, char *buf, size_t n);
+
 /* "a string", "an integer", ...: what a setting is, for messages. */
 const char *cfg_type_text(const config_setting_t *s);
 

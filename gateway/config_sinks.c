@@ -222,16 +222,29 @@ static const char *plural(size_t n, const char *one, const char *many)
 
 static void print_sensor(const struct config *cfg, const struct cfg_sensor *s, FILE *out)
 {
-	fprintf(out, "sensor %s: bus %s, modbus slave %d, every %d s, gap after %d s, outlet %s\n",
-		s->name, cfg->buses[s->bus].name, s->slave, s->interval_s, s->gap_s,
+	if (s->driver == DRIVER_ASCII)
+		fprintf(out, "sensor %s: bus %s, ascii %s lines of at most %d bytes, %s", s->name,
+			cfg->buses[s->bus].name, s->ascii.format == ASCII_KV ? "kv" : "csv",
+			s->ascii.max_line, s->ascii.query ? "asked" : "streaming");
+	else
+		fprintf(out, "sensor %s: bus %s, modbus slave %d", s->name,
+			cfg->buses[s->bus].name, s->slave);
+	fprintf(out, ", every %d s, gap after %d s, outlet %s\n", s->interval_s, s->gap_s,
 		s->outlet >= 0 ? cfg->outlets[s->outlet].id : "(none)");
 	for (size_t i = 0; i < s->n_channels; i++) {
 		const struct cfg_channel *ch = &s->channels[i];
 
-		fprintf(out, "  %-13s %-7s 0x%04X (%5d) %-7s %s, scale %g", param_name(ch->param),
-			ch->table == TABLE_INPUT ? "input" : "holding", (unsigned int)ch->reg,
-			ch->reg, config_type_name(ch->type), config_order_name(ch->order),
-			ch->scale);
+		if (ch->key)
+			fprintf(out, "  %-13s key %s, scale %g", param_name(ch->param), ch->key,
+				ch->scale);
+		else if (ch->field > 0)
+			fprintf(out, "  %-13s field %d, scale %g", param_name(ch->param), ch->field,
+				ch->scale);
+		else
+			fprintf(out, "  %-13s %-7s 0x%04X (%5d) %-7s %s, scale %g",
+				param_name(ch->param), ch->table == TABLE_INPUT ? "input" : "holding",
+				(unsigned int)ch->reg, ch->reg, config_type_name(ch->type),
+				config_order_name(ch->order), ch->scale);
 		if (ch->offset != 0)
 			fprintf(out, ", offset %g", ch->offset);
 		if (ch->has_range)

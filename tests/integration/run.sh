@@ -7,6 +7,7 @@ BUILD=$(cd "${1:-build}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d -t outfall-it.XXXXXX)
 . "$HERE/lib.sh"
+. "$HERE/cases_ascii.sh"
 passed=0
 failed=0
 trap 'stop_all; rm -rf "$WORK"' EXIT
@@ -191,7 +192,8 @@ case_reload() {
 }
 
 for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appears_later \
-	case_outage case_crash case_corrupt_outbox case_reload}; do
+	case_outage case_crash case_corrupt_outbox case_reload \
+	case_ascii_kv case_ascii_query case_ascii_garbage}; do
 	echo "--- ${c#case_}"
 	$c
 	result "${c#case_}" $?

@@ -1,6 +1,7 @@
 /*
  * sim.c - outfall-sim, the Modbus RTU slave simulator of the integration
  * tests, the demo and the bench: main, the serve loop and the scenarios.
+ * With --ascii it plays an ASCII line probe instead (sim_ascii.c).
  *
  * It plays a water-quality probe and a flow meter (sim_map.c) on one serial
  * line through libmodbus, answers only the slave ids it simulates (others
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "sim_ascii.h"
 #include "sim_map.h"
 #include "sim_opts.h"
 #include "sim_pty.h"
@@ -191,20 +193,30 @@ static void sim_pty_failed(const struct sim *s, int rc)
 		sim_error("--pty %s: %s", link, strerror(-rc));
 }
 
-static int sim_open_line(struct sim *s)
+/* The tty to serve: --device, or the end of the pty pair socat makes. */
+static int sim_line(struct sim *s, const char **path)
 {
-	const char *path = s->opt.device;
 	int rc;
 
-	if (s->opt.pty_link) {
-		rc = sim_pty_start(&s->pty, s->opt.pty_link, s->opt.verbose,
-				   SIM_PTY_START_MS);
-		if (rc < 0) {
-			sim_pty_failed(s, rc);
-			return rc;
-		}
-		path = s->pty.sim_link;
+	*path = s->opt.device;
+	if (!s->opt.pty_link)
+		return 0;
+	rc = sim_pty_start(&s->pty, s->opt.pty_link, s->opt.verbose, SIM_PTY_START_MS);
+	if (rc < 0) {
+		sim_pty_failed(s, rc);
+		return rc;
 	}
+	*path = s->pty.sim_link;
+	return 0;
+}
+
+static int sim_open_line(struct sim *s)
+{
+	const char *path;
+	int rc = sim_line(s, &path);
+
+	if (rc < 0)
+		return rc;
 	s->ctx = modbus_new_rtu(path, s->opt.baud, s->opt.parity, 8, 1);
 	if (s->ctx == NULL || modbus_set_slave(s->ctx, s->opt.slave_id[SIM_PROBE]) < 0 ||
 	    modbus_connect(s->ctx) < 0) {
@@ -260,9 +272,18 @@ static void sim_ready(struct sim *s)
 	const struct sim_opts *o = &s->opt;
 
 	s->start_ms = clock_mono_ms();
-	sim_debug(s, "probe is slave %d, flow meter slave %d, %d 8%c1, scenario %s, seed %" PRIu64,
-		  o->slave_id[SIM_PROBE], o->slave_id[SIM_FLOWMETER], o->baud, o->parity,
-		  scenarios[o->scenario], o->seed);
+	if (o->proto != SIM_MODBUS && o->ascii_query_len)
+		sim_debug(s, "ASCII %s probe answering queries, %d 8%c1, scenario %s, seed %"
+			  PRIu64, o->proto == SIM_ASCII_KV ? "kv" : "csv", o->baud, o->parity,
+			  scenarios[o->scenario], o->seed);
+	else if (o->proto != SIM_MODBUS)
+		sim_debug(s, "ASCII %s probe streaming every %d ms, %d 8%c1, scenario %s, seed %"
+			  PRIu64, o->proto == SIM_ASCII_KV ? "kv" : "csv", o->ascii_interval_ms,
+			  o->baud, o->parity, scenarios[o->scenario], o->seed);
+	else
+		sim_debug(s, "probe is slave %d, flow meter slave %d, %d 8%c1, scenario %s, seed %"
+			  PRIu64, o->slave_id[SIM_PROBE], o->slave_id[SIM_FLOWMETER], o->baud,
+			  o->parity, scenarios[o->scenario], o->seed);
 	if (o->pty_link)
 		printf("pty: %s\n", o->pty_link);
 	printf("ready\n");
@@ -503,6 +524,44 @@ static int sim_run(struct sim *s, const sigset_t *waitmask)
 	return rc;
 }
 
+static int sim_check_pty(void *ctx)
+{
+	struct sim *s = ctx;
+	char how[32];
+
+	if (s->opt.pty_link && sim_pty_check(&s->pty) < 0) {
+		sim_error("socat ended (%s)", sim_wait_text(s->pty.status, how, sizeof(how)));
+		return -ECHILD;
+	}
+	return 0;
+}
+
+/* --ascii: the probe speaks lines on a raw tty instead of Modbus. */
+static int sim_serve_ascii(struct sim *s, const sigset_t *waitmask)
+{
+	struct sim_ascii a = { .opt = &s->opt, .model = &s->model, .csv = s->csv,
+			       .fault_from_ms = s->fault_from_ms,
+			       .fault_until_ms = s->fault_until_ms, .rng = s->rng };
+	int64_t end_ms = INT64_MAX;
+	const char *path;
+	int rc = sim_line(s, &path);
+
+	if (rc < 0)
+		return rc;
+	a.fd = sim_ascii_open(path, s->opt.baud, s->opt.parity);
+	if (a.fd < 0) {
+		sim_error("cannot open %s: %s", path, strerror(-a.fd));
+		return a.fd;
+	}
+	sim_ready(s);
+	a.start_ms = s->start_ms;
+	if (s->opt.duration_s > 0)
+		end_ms = s->start_ms + sim_ms(s->opt.duration_s);
+	rc = sim_ascii_serve(&a, end_ms, waitmask, &sim_stop, sim_check_pty, s);
+	close(a.fd);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct sim s;
@@ -517,6 +576,11 @@ int main(int argc, char **argv)
 	sim_setup_model(&s);
 	sim_signals(&waitmask);
 	rc = sim_open_csv(&s);
+	if (rc == 0 && s.opt.proto != SIM_MODBUS) {
+		rc = sim_serve_ascii(&s, &waitmask);
+		sim_close(&s);
+		return rc < 0 ? SIM_EX_FAILURE : 0;
+	}
 	if (rc == 0)
 		rc = sim_open_line(&s);
 	if (rc == 0)

@@ -17,7 +17,8 @@
 enum sim_opt {
 	OPT_DEVICE = 256, OPT_PTY, OPT_BAUD, OPT_PARITY, OPT_SLAVE_PROBE,
 	OPT_SLAVE_FLOW, OPT_SEED, OPT_SCENARIO, OPT_PARAM, OPT_VALUE, OPT_AFTER,
-	OPT_FOR, OPT_FAULT_SLAVE, OPT_EVERY, OPT_DURATION, OPT_CSV,
+	OPT_FOR, OPT_FAULT_SLAVE, OPT_EVERY, OPT_DURATION, OPT_CSV, OPT_ASCII,
+	OPT_ASCII_INTERVAL, OPT_ASCII_QUERY,
 };
 
 #define SEEN(opt) (1u << ((opt) - OPT_DEVICE))
@@ -39,6 +40,9 @@ static const struct option sim_long_opts[] = {
 	{ "every", required_argument, NULL, OPT_EVERY },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "csv", required_argument, NULL, OPT_CSV },
+	{ "ascii", required_argument, NULL, OPT_ASCII },
+	{ "ascii-interval-ms", required_argument, NULL, OPT_ASCII_INTERVAL },
+	{ "ascii-query", required_argument, NULL, OPT_ASCII_QUERY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -78,6 +82,18 @@ static const char sim_help[] =
 	"  temp 18..22, flow 3..6 m3/h; velocity from flow in a DN50 pipe; the\n"
 	"  total integrates flow from 12345 m3.\n"
 	"\n"
+	"ASCII probe (instead of Modbus; pH, COD mg/L and temperature degC from the\n"
+	"same curves as the Modbus probe, lines end in \\r\\n):\n"
+	"  --ascii kv|csv    serve 'pH=7.12,COD=231.5,T=21.3' or '7.12,231.5,21.3'\n"
+	"  --ascii-interval-ms N\n"
+	"                    stream a line every N ms, 10..3600000 (1000)\n"
+	"  --ascii-query STR answer each STR read from the line with one line\n"
+	"                    instead of streaming; escapes \\r \\n \\t \\\\ \\xHH, at\n"
+	"                    most 64 bytes, e.g. 'READ\\r\\n'\n"
+	"  exceed and fault act on the probe; garbage spoils every K-th line,\n"
+	"  in turn with control bytes, as a line of 1100 bytes, and with\n"
+	"  malformed numbers.\n"
+	"\n"
 	"Scenarios:\n"
 	"  --scenario S      normal | exceed | fault | garbage (normal)\n"
 	"  --after S         exceed, fault: start, seconds after 'ready' (10)\n"
@@ -97,7 +113,9 @@ static const char sim_help[] =
 	"                    function 3 or 4, the value's first wire address in\n"
 	"                    decimal, its name, and the value: floats as %.9g of\n"
 	"                    the float32 served, integers as integers. Silent and\n"
-	"                    spoiled replies are not logged\n"
+	"                    spoiled replies are not logged. ASCII lines log slave\n"
+	"                    0, function 0, the field's position (1..3) as the\n"
+	"                    register and the value as written in the line\n"
 	"  --duration S      exit 0 after S seconds (default: until SIGTERM, SIGINT\n"
 	"                    or SIGHUP, which also exit 0)\n"
 	"  -v, --verbose     debug lines on stderr: silences, exceptions, faults,\n"
@@ -217,6 +235,59 @@ static int sim_opt_parity(const char *arg, char *out)
 	return 0;
 }
 
+static int sim_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* --ascii-query with \r \n \t \\ \xHH resolved into o->ascii_query. */
+static int sim_opt_query(struct sim_opts *o, const char *arg)
+{
+	size_t n = 0;
+
+	for (const char *p = arg; *p; p++) {
+		int c = (unsigned char)*p, hi, lo;
+
+		if (c == '\\') {
+			p++;
+			if (*p == 'r' || *p == 'n' || *p == 't' || *p == '\\') {
+				c = *p == 'r' ? '\r' : *p == 'n' ? '\n' : *p == 't' ? '\t' : '\\';
+			} else if (*p == 'x' && (hi = sim_hex(p[1])) >= 0 &&
+				   (lo = sim_hex(p[2])) >= 0 && (hi || lo)) {
+				c = hi << 4 | lo;
+				p += 2;
+			} else {
+				return sim_usage_error("--ascii-query: unknown escape in '%s' "
+						       "(expected \\r \\n \\t \\\\ or \\xHH)", arg);
+			}
+		}
+		if (n == sizeof(o->ascii_query))
+			return sim_usage_error("--ascii-query: longer than %d bytes", SIM_QUERY_MAX);
+		o->ascii_query[n++] = (char)c;
+	}
+	if (n == 0)
+		return sim_usage_error("--ascii-query: must not be empty");
+	o->ascii_query_len = n;
+	return 0;
+}
+
+static int sim_opt_ascii(const char *arg, enum sim_proto *out)
+{
+	if (strcmp(arg, "kv") == 0)
+		*out = SIM_ASCII_KV;
+	else if (strcmp(arg, "csv") == 0)
+		*out = SIM_ASCII_CSV;
+	else
+		return sim_usage_error("--ascii: expected kv or csv, got '%s'", arg);
+	return 0;
+}
+
 /* The options whose checks do not fit the helpers above. */
 static int sim_opt_other(struct sim_opts *o, int opt, const char *arg)
 {
@@ -245,6 +316,12 @@ static int sim_opt_other(struct sim_opts *o, int opt, const char *arg)
 			return -EINVAL;
 		o->every = (unsigned int)every;
 		return 0;
+	case OPT_ASCII:
+		return sim_opt_ascii(arg, &o->proto);
+	case OPT_ASCII_INTERVAL:
+		return sim_opt_int("ascii-interval-ms", arg, 10, 3600000, &o->ascii_interval_ms);
+	case OPT_ASCII_QUERY:
+		return sim_opt_query(o, arg);
 	}
 	return sim_usage_error("unhandled option %d", opt);
 }
@@ -294,6 +371,22 @@ static int sim_opts_scope(const struct sim_opts *o, unsigned int seen)
 	return 0;
 }
 
+/* Options of one protocol given with the other. */
+static int sim_opts_proto(const struct sim_opts *o, unsigned int seen)
+{
+	if (o->proto == SIM_MODBUS && (seen & (SEEN(OPT_ASCII_INTERVAL) | SEEN(OPT_ASCII_QUERY))))
+		return sim_usage_error("--ascii-interval-ms and --ascii-query need --ascii");
+	if (o->proto == SIM_MODBUS)
+		return 0;
+	if (seen & (SEEN(OPT_SLAVE_PROBE) | SEEN(OPT_SLAVE_FLOW) | SEEN(OPT_FAULT_SLAVE)))
+		return sim_usage_error("--slave-probe, --slave-flow and --fault-slave are for "
+				       "Modbus: an ASCII probe has no address");
+	if ((seen & SEEN(OPT_ASCII_INTERVAL)) && o->ascii_query_len)
+		return sim_usage_error("--ascii-interval-ms and --ascii-query exclude each other: "
+				       "a probe that is asked does not stream");
+	return 0;
+}
+
 static int sim_opts_check(struct sim_opts *o, unsigned int seen)
 {
 	const int *id = o->slave_id;
@@ -310,7 +403,9 @@ static int sim_opts_check(struct sim_opts *o, unsigned int seen)
 	else if (o->fault_slave != id[SIM_PROBE] && o->fault_slave != id[SIM_FLOWMETER])
 		return sim_usage_error("--fault-slave %d: no such slave (probe %d, flow %d)",
 				       o->fault_slave, id[SIM_PROBE], id[SIM_FLOWMETER]);
-	return sim_opts_scope(o, seen);
+	if (sim_opts_scope(o, seen) < 0)
+		return -EINVAL;
+	return sim_opts_proto(o, seen);
 }
 
 static void sim_opts_defaults(struct sim_opts *o)
@@ -327,6 +422,8 @@ static void sim_opts_defaults(struct sim_opts *o)
 	o->after_s = 10.0;
 	o->for_s = 20.0;
 	o->every = 3;
+	o->proto = SIM_MODBUS;
+	o->ascii_interval_ms = 1000;
 }
 
 int sim_opts_parse(int argc, char **argv, struct sim_opts *o)

@@ -14,6 +14,11 @@
 
 enum sim_scenario { SIM_NORMAL, SIM_EXCEED, SIM_FAULT, SIM_GARBAGE };
 
+/* What the line speaks: Modbus RTU, or an ASCII probe's kv or csv lines. */
+enum sim_proto { SIM_MODBUS, SIM_ASCII_KV, SIM_ASCII_CSV };
+
+#define SIM_QUERY_MAX 64 /* bytes of --ascii-query, as outfalld allows */
+
 struct sim_opts {
 	const char *device;   /* --device: existing tty to serve, or NULL */
 	const char *pty_link; /* --pty: link for socat to make, or NULL */
@@ -31,6 +36,10 @@ struct sim_opts {
 	double duration_s;    /* --duration: 0 = until a signal */
 	const char *csv_path; /* --csv, or NULL */
 	bool verbose;         /* -v: debug lines on stderr */
+	enum sim_proto proto; /* --ascii */
+	int ascii_interval_ms; /* --ascii-interval-ms: streaming period */
+	char ascii_query[SIM_QUERY_MAX]; /* --ascii-query, escapes resolved */
+	size_t ascii_query_len; /* 0: the probe streams */
 };
 
 /* Fills o from argv. Returns 0 to run, 1 when --help was printed (exit 0),

@@ -423,8 +423,8 @@ static const struct bad_case bad_cases[] = {
 	/* sensors */
 	{ 'g', "bus = \"bus0\"; driver", "bus = \"bus9\"; driver", 'g', 14, "sensors[0].bus",
 	  "no bus named \"bus9\"", 1 },
-	{ 'g', "driver = \"modbus\"", "driver = \"ascii\"", 'g', 14, "sensors[0].driver",
-	  "unknown driver \"ascii\" (expected modbus)", 1 },
+	{ 'g', "driver = \"modbus\"", "driver = \"hart\"", 'g', 14, "sensors[0].driver",
+	  "unknown driver \"hart\" (expected modbus or ascii)", 1 },
 	{ 'g', "slave = 2", "slave = 0", 'g', 20, "sensors[1].slave", "0 out of range 1..247", 1 },
 	{ 'g', "slave = 2", "slave = 1.5", 'g', 20, "sensors[1].slave",
 	  "expected an integer, found a number with a fraction", 1 },
