@@ -38,17 +38,20 @@ wrapflags = $(foreach f,$(WRAP_$(1)),-Wl,--wrap=$(f))
 .PHONY: all deps check unit unit-asan unit-valgrind integration demo bench clean install
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/outfalld $(BUILD)/outfall-sim
+all: $(BUILD)/outfalld $(BUILD)/outfallctl $(BUILD)/outfall-sim
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB): $(CORE_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/outfalld: $(BUILD)/obj/gateway/main.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/outfallctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard gateway/ctl/*.c)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/outfall-sim: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/sim/*.c)) $(LIB)
@@ -83,6 +86,7 @@ check: deps
 	$(MAKE) --no-print-directory all unit
 	$(MAKE) --no-print-directory unit-asan
 	$(MAKE) --no-print-directory unit-valgrind
+	$(MAKE) --no-print-directory packaging-check
 	$(MAKE) --no-print-directory integration
 
 demo: deps all
@@ -95,3 +99,74 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- install, Debian package, arm64 cross-build -------------------------
+#   make install [PREFIX=/usr/local] [DESTDIR=]  binaries, the systemd unit,
+#                     sysusers.d and tmpfiles.d files, man pages, examples
+#   make deb [DEB_ARCH=arm64]  build/deb/outfall_<version>_<arch>.deb, checked
+#                     by lintian
+#   make cross-arm64  build/arm64/ with Debian's cross toolchain (downloads)
+#   make packaging-check  install into a temp dir and check the result
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+EXAMPLEDIR ?= $(PREFIX)/share/doc/outfall/examples
+# Debian 12 keeps packaged units in /lib/systemd/system; systemd also reads
+# /usr/local/lib/systemd/system for a local install.
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+INSTALL ?= install
+
+.PHONY: deb cross-arm64 packaging-check
+
+# outfallctl is installed when it has been built. The unit gets the path
+# outfalld is installed at.
+install: all $(BUILD)/outfallctl
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(EXAMPLEDIR) \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0755 $(BUILD)/outfalld $(DESTDIR)$(SBINDIR)/outfalld
+	if [ -e $(BUILD)/outfallctl ]; then \
+		$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 && \
+		$(INSTALL) -m 0755 $(BUILD)/outfallctl $(DESTDIR)$(BINDIR)/outfallctl && \
+		$(INSTALL) -m 0644 doc/outfallctl.1 $(DESTDIR)$(MANDIR)/man1/outfallctl.1; fi
+	sed 's|@sbindir@|$(SBINDIR)|g' systemd/outfalld.service.in > $(DESTDIR)$(UNITDIR)/outfalld.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/outfalld.service
+	$(INSTALL) -m 0644 systemd/outfall.sysusers $(DESTDIR)$(SYSUSERSDIR)/outfall.conf
+	$(INSTALL) -m 0644 systemd/outfall.tmpfiles $(DESTDIR)$(TMPFILESDIR)/outfall.conf
+	$(INSTALL) -m 0644 config/outfall.conf.example config/permits.conf.example \
+		$(DESTDIR)$(EXAMPLEDIR)
+	$(INSTALL) -m 0644 doc/outfall.conf.5 $(DESTDIR)$(MANDIR)/man5/outfall.conf.5
+	$(INSTALL) -m 0644 doc/outfalld.8 $(DESTDIR)$(MANDIR)/man8/outfalld.8
+
+# dpkg-buildpackage runs in a copy under $(BUILD)/deb-src, with none of
+# this make's settings: it cleans its tree (make clean) and writes its
+# results next to it; lintian's temporary files go there too.
+# DEB_ARCH=arm64 cross-builds the package (after `make cross-arm64` has set
+# up the toolchain), without the unit tests. Only the package's
+# Build-Depends and lintian are installed, not deps.sh's servers.
+DEB_ARCH ?=
+DEB_CROSS := $(if $(DEB_ARCH),-a $(DEB_ARCH) -Pnocheck)
+deb:
+	@dpkg-checkbuilddeps $(DEB_CROSS) >/dev/null 2>&1 && command -v lintian >/dev/null || { \
+		echo "deb: installing the build dependencies and lintian"; \
+		sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		export DEBIAN_FRONTEND=noninteractive; $$sudo apt-get update -q && \
+		$$sudo apt-get build-dep -y -q --no-install-recommends $(DEB_CROSS) ./ && \
+		$$sudo apt-get install -y -q --no-install-recommends lintian; }
+	rm -rf $(BUILD)/deb-src $(BUILD)/deb
+	mkdir -p $(BUILD)/deb-src/outfall-$(VERSION) $(BUILD)/deb
+	tar -cf - --exclude=./.git --exclude=./build --exclude=./$(BUILD) . | \
+		tar -xf - -C $(BUILD)/deb-src/outfall-$(VERSION)
+	cd $(BUILD)/deb-src/outfall-$(VERSION) && unset MAKEFLAGS MFLAGS MAKELEVEL && \
+		$(if $(DEB_ARCH),DEB_BUILD_OPTIONS=nocheck) dpkg-buildpackage -us -uc -b $(DEB_CROSS)
+	cp $(BUILD)/deb-src/*.deb $(BUILD)/deb-src/*.changes $(BUILD)/deb-src/*.buildinfo $(BUILD)/deb/
+	TMPDIR=$$(cd $(BUILD)/deb-src && pwd) lintian --info $(BUILD)/deb/*.changes
+	@scripts/packaging-check.sh --deb $(BUILD)/deb/outfall_$(VERSION)_*.deb
+
+cross-arm64:
+	@ARM64_BUILD=$(BUILD)/arm64 scripts/cross-arm64.sh
+
+packaging-check: all
+	@scripts/packaging-check.sh $(BUILD)

@@ -2,13 +2,28 @@
  * modbus_rtu.c - Modbus RTU driver (see modbus_rtu.h): plans grouped reads,
  * runs them through libmodbus with bounded timeouts and retries, and decodes
  * the words with decode.c.
+ *
+ * A bus has one master. An open port holds an exclusive flock() on its
+ * device, which the kernel drops when the process dies (kill -9 included),
+ * and sets TIOCEXCL so unprivileged programs (a terminal, a stray cat)
+ * cannot even open it. A second outfalld, or outfallctl, gets -EBUSY
+ * instead of interleaving its frames with ours. outfallctl takes the same
+ * lock the same way (gateway/ctl/ctl_bus.c).
  */
 #include "modbus_rtu.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/major.h>
 #include <modbus.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "decode.h"
 
@@ -19,6 +34,48 @@ struct port {
 	int timeout_ms;
 	int retries;
 };
+
+/* Is another process holding the device? Asked before libmodbus opens it,
+ * because modbus_connect() reprograms the line (tcsetattr) at once. 0 when
+ * it is free or cannot be opened (modbus_connect says why), else -EBUSY. */
+static int bus_free(const char *device)
+{
+	int fd = open(device, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return errno == EBUSY ? -EBUSY : 0; /* TIOCEXCL, we are unprivileged */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		rc = -EBUSY;
+	close(fd);
+	return rc;
+}
+
+/* A pty keeps TIOCEXCL after its holder dies while the other end lives, so
+ * a restarted daemon could never reopen it: ptys get the flock only. */
+static bool is_pty(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && S_ISCHR(sb.st_mode) &&
+	       major(sb.st_rdev) >= UNIX98_PTY_SLAVE_MAJOR &&
+	       major(sb.st_rdev) < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT;
+}
+
+/* Claims the open device for this process: 0, or -EBUSY when another
+ * process got it first. */
+static int claim_bus(modbus_t *mb)
+{
+	int fd = modbus_get_socket(mb);
+
+	if (fd < 0)
+		return -EBADF;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	if (!is_pty(fd))
+		(void)ioctl(fd, TIOCEXCL); /* best effort: the flock is the lock */
+	return 0;
+}
 
 static int rtu_open(const struct cfg_bus *bus, struct port **out)
 {
@@ -31,27 +88,41 @@ static int rtu_open(const struct cfg_bus *bus, struct port **out)
 			       bus->stop_bits);
 	if (!p->mb) {
 		err = errno ? -errno : -EINVAL;
-		free(p);
-		return err;
+		goto free_port;
 	}
 	p->timeout_ms = bus->timeout_ms;
 	p->retries = bus->retries;
 	modbus_set_response_timeout(p->mb, (uint32_t)(bus->timeout_ms / 1000),
 				    (uint32_t)(bus->timeout_ms % 1000) * 1000);
+	err = bus_free(bus->device);
+	if (err < 0)
+		goto free_modbus;
 	if (modbus_connect(p->mb) < 0) {
 		err = errno ? -errno : -EIO;
-		modbus_free(p->mb);
-		free(p);
-		return err;
+		goto free_modbus;
 	}
+	err = claim_bus(p->mb);
+	if (err < 0)
+		goto close_modbus;
 	*out = p;
 	return 0;
+
+close_modbus:
+	modbus_close(p->mb);
+free_modbus:
+	modbus_free(p->mb);
+free_port:
+	free(p);
+	return err;
 }
 
 static void rtu_close(struct port *p)
 {
 	if (!p)
 		return;
+	/* let others open it at once, even where the device outlives us */
+	if (!is_pty(modbus_get_socket(p->mb)))
+		(void)ioctl(modbus_get_socket(p->mb), TIOCNXCL);
 	modbus_close(p->mb);
 	modbus_free(p->mb);
 	free(p);

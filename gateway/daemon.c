@@ -143,6 +143,8 @@ static int daemon_init(struct daemon *d, struct config *cfg)
 	d->started_ms = clock_wall_ms();
 	if (daemon_add_sinks(d, d->started_ms) < 0)
 		return -EINVAL;
+	if (daemon_status_init(d) < 0)
+		log_warn("status: no room for a snapshot; outfallctl status will have none");
 	if (sd_watchdog_enabled(0, &wd_usec) > 0)
 		d->watchdog_ms = (int64_t)(wd_usec / 2000);
 	d->next_watchdog_ms = now;
@@ -186,6 +188,7 @@ static int poll_timeout(struct daemon *d, int64_t now)
 	next = earliest(next, d->next_stats_ms);
 	next = earliest(next, d->next_metrics_ms);
 	next = earliest(next, d->next_tick_ms);
+	next = earliest(next, d->next_status_ms);
 	next = earliest(next, outbox_next_ms(d->ob));
 	if (d->watchdog_ms)
 		next = earliest(next, d->next_watchdog_ms);
@@ -251,6 +254,7 @@ int daemon_run(const char *path, struct config *cfg)
 	for (int i = 0; i < d.n_sinks; i++)
 		d.sinks[i].ops->flush(d.sinks[i].impl, FLUSH_BUDGET_MS);
 	daemon_log_stats(&d);
+	daemon_status_write(&d, true);
 	daemon_fini(&d);
 	config_free(d.cfg);
 	log_notice("stopped");

@@ -15,11 +15,14 @@
 #include "log.h"
 #include "outbox.h"
 #include "sink.h"
+#include "status.h"
 
 #define DAEMON_MAX_SINKS 2
 #define DAEMON_METRICS_MS 60000   /* self-metrics record to every sink */
 #define DAEMON_TICK_MS 1000       /* compliance tick: periods, timers */
 #define DAEMON_SAVE_RETRY_MS 60000 /* a failed alert-state save is retried */
+#define DAEMON_STATUS_MS 10000    /* status.json for outfallctl status */
+#define DAEMON_STATUS_ALERTS 256  /* open alerts listed in status.json */
 
 struct daemon {
 	const char *path;       /* the gateway file, read again on SIGHUP */
@@ -52,6 +55,9 @@ struct daemon {
 	bool gap_open;          /* a data_gap alert for lost records is raised */
 	struct rec_alert gap;   /* its evidence */
 	struct complaint save_c;
+	struct status_snapshot status; /* what outfallctl status shows */
+	int64_t next_status_ms;
+	struct complaint status_c;
 };
 
 /* acquire_emit_fn: one poll in; telemetry and alert records out. */
@@ -68,6 +74,10 @@ void daemon_save_state(struct daemon *d, bool force);
 /* Publishes the retained active-alert set of every outlet marked dirty. */
 void daemon_publish_active(struct daemon *d);
 void daemon_log_stats(struct daemon *d);
+/* The status snapshot for the current config and sinks; and writing it
+ * (stopped: the last one, from a clean shutdown). */
+int daemon_status_init(struct daemon *d);
+void daemon_status_write(struct daemon *d, bool stopped);
 
 /* daemon.c: the outbox and sinks for d->cfg, and taking them down. */
 void daemon_name_sinks(struct daemon *d);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "param.h"
@@ -63,6 +64,7 @@ void daemon_on_poll(void *ctx, int sensor_idx, const struct record *poll)
 	if (!d->clock_synced)
 		rec.flags |= REC_F_CLOCK_UNSYNCED;
 	append(d, r);
+	status_note_poll(&d->status, sensor_idx, r);
 	acquire_get_stats(d->acq, sensor_idx, &st);
 	p.requests = st.drv.requests;
 	p.crc_errors = st.drv.crc_errors;
@@ -152,11 +154,14 @@ static void emit_metrics(struct daemon *d)
 	close_gap(d, wall);
 }
 
+/* TIME_ERROR, or a failed call, means the kernel does not know the clock
+ * to be synchronised (no NTP yet on a board without an RTC). */
 static bool clock_synced(void)
 {
 	struct timex tx = { 0 };
+	int state = adjtimex(&tx);
 
-	return adjtimex(&tx) != TIME_ERROR;
+	return state >= 0 && state != TIME_ERROR;
 }
 
 void daemon_compliance_step(struct daemon *d, int64_t mono_ms)
@@ -193,6 +198,10 @@ void daemon_records_tick(struct daemon *d, int64_t mono_ms)
 	}
 	daemon_save_state(d, false);
 	daemon_publish_active(d);
+	if (mono_ms >= d->next_status_ms) {
+		daemon_status_write(d, false);
+		d->next_status_ms = mono_ms + DAEMON_STATUS_MS;
+	}
 }
 
 void daemon_save_state(struct daemon *d, bool force)
@@ -312,6 +321,7 @@ void daemon_records_fini(struct daemon *d)
 	free(d->tick_recs);
 	free(d->active_dirty);
 	free(d->json);
+	status_clear(&d->status);
 }
 
 void daemon_log_stats(struct daemon *d)
@@ -331,4 +341,79 @@ void daemon_log_stats(struct daemon *d)
 			 d->sink_names[i], (unsigned long long)s.sent, outbox_unacked(d->ob, i),
 			 (unsigned long long)outbox_dropped(d->ob, i), (unsigned long long)s.errors);
 	}
+}
+
+int daemon_status_init(struct daemon *d)
+{
+	int rc;
+
+	status_clear(&d->status);
+	rc = status_init(&d->status, d->cfg, (size_t)d->n_sinks, DAEMON_STATUS_ALERTS);
+	if (rc < 0)
+		return rc;
+	snprintf(d->status.version, sizeof(d->status.version), "%s", OUTFALL_VERSION);
+	d->status.pid = (int64_t)getpid();
+	d->status.started_wall_ms = d->started_ms;
+	for (int i = 0; i < d->n_sinks; i++)
+		snprintf(d->status.sinks[i].name, sizeof(d->status.sinks[i].name), "%s",
+			 d->sink_names[i]);
+	return 0;
+}
+
+static void status_fill(struct daemon *d)
+{
+	struct status_snapshot *s = &d->status;
+
+	for (size_t i = 0; i < s->n_sensors && i < d->cfg->n_sensors; i++) {
+		struct acquire_stats st;
+
+		acquire_get_stats(d->acq, (int)i, &st);
+		s->sensors[i].polls = st.polls;
+		s->sensors[i].failures = st.failures;
+		s->sensors[i].timeouts = st.drv.timeouts;
+		s->sensors[i].crc_errors = st.drv.crc_errors;
+		s->sensors[i].exceptions = st.drv.exceptions;
+	}
+	for (size_t i = 0; i < s->n_sinks && (int)i < d->n_sinks; i++) {
+		struct sink_stats st;
+
+		d->sinks[i].ops->get_stats(d->sinks[i].impl, &st);
+		s->sinks[i].unacked = outbox_unacked(d->ob, (int)i);
+		s->sinks[i].oldest_unacked_ms = outbox_oldest_unacked_ms(d->ob, (int)i);
+		s->sinks[i].sent = st.sent;
+		s->sinks[i].retried = st.retried;
+		s->sinks[i].errors = st.errors;
+		s->sinks[i].quarantined = st.quarantined;
+		s->sinks[i].dropped = outbox_dropped(d->ob, (int)i);
+	}
+	s->n_alerts = 0;
+	for (size_t o = 0; o < d->cfg->n_outlets && s->n_alerts < s->max_alerts; o++) {
+		int n = compliance_active(d->comp, (int)o, s->alerts + s->n_alerts,
+					  (int)(s->max_alerts - s->n_alerts));
+		size_t room = s->max_alerts - s->n_alerts;
+
+		s->n_alerts += (size_t)n < room ? (size_t)n : room;
+	}
+	s->now_wall_ms = clock_wall_ms();
+}
+
+void daemon_status_write(struct daemon *d, bool stopped)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, STATUS_FILE);
+	int rc;
+
+	if (!d->status.sensors && d->cfg->n_sensors)
+		return; /* no snapshot (out of memory at start) */
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	status_fill(d);
+	d->status.stopped = stopped;
+	rc = status_write(path, &d->status);
+	if (rc < 0)
+		complain(&d->status_c, clock_mono_ms(), LOG_WARNING,
+			 "status: cannot write %s: %s (outfallctl status will be stale)", path,
+			 strerror(-rc));
+	else
+		complain_recovered(&d->status_c, "status: %s written again", path);
 }

@@ -147,6 +147,8 @@ void daemon_reload(struct daemon *d)
 		return;
 	}
 	commit(d, nc, &p);
+	if (daemon_status_init(d) < 0)
+		log_warn("status: no room for a snapshot; outfallctl status will have none");
 	daemon_save_state(d, true);
 	log_notice("reload: done: %zu sensors on %zu buses, %zu outlets, %zu permits, %d sinks",
 		   nc->n_sensors, nc->n_buses, nc->n_outlets, nc->n_permits, d->n_sinks);

@@ -11,6 +11,11 @@ for line in sys.stdin:
     except ValueError:
         print(f"{topic} {payload}")
         continue
+    if topic.endswith("/active"):
+        print(f"open alerts on {topic.split('/')[3]}: {len(m)}")
+        continue
+    if kind in ("metrics", "aggregate"):
+        continue
     if kind == "telemetry":
         vals = " ".join(f"{p}={v['v']}{'' if v['q'] == 'ok' else '(' + v['q'] + ')'}"
                         for p, v in m["values"].items())

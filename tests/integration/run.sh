@@ -8,6 +8,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d -t outfall-it.XXXXXX)
 . "$HERE/lib.sh"
 . "$HERE/cases_ascii.sh"
+. "$HERE/cases_ctl.sh"
 passed=0
 failed=0
 trap 'stop_all; rm -rf "$WORK"' EXIT
@@ -193,7 +194,9 @@ case_reload() {
 
 for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appears_later \
 	case_outage case_crash case_corrupt_outbox case_reload \
-	case_ascii_kv case_ascii_query case_ascii_garbage}; do
+	case_ascii_kv case_ascii_query case_ascii_garbage \
+	case_ctl_scan case_ctl_read case_ctl_check case_ctl_busy case_ctl_status \
+	case_ctl_status_daemon}; do
 	echo "--- ${c#case_}"
 	$c
 	result "${c#case_}" $?

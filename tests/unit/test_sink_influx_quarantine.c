@@ -300,7 +300,11 @@ static void test_alert_quarantined_in_mixed_batch(void **state)
 	fx_put(f, &a); /* seq 3 */
 	memcpy(head, want, sizeof(want));
 	append_mixed(f, 2, bad, 1, 0, want, sizeof(want)); /* seq 4, 5 */
-	strncat(head, want, sizeof(head) - strlen(head) - 1);
+	{ /* head += want, bounded */
+		size_t used = strlen(head);
+
+		snprintf(head + used, sizeof(head) - used, "%s", want);
+	}
 	fx_drive(f, fx_acked, 0, 3000);
 	assert_true(strncmp(fx_req(f, 0)->body, "outfall_alert,", 14) == 0);
 	fx_delivered(f, got, sizeof(got));

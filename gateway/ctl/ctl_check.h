@@ -1,0 +1,92 @@
+/*
+ * ctl_check.h - `outfallctl check`'s report: what one live read of every
+ * configured channel gave and how it stands against its range and permit,
+ * shared by the reading (ctl_check.c) and the two ways of printing it
+ * (ctl_check_text.c, ctl_check_json.c). The judging functions are pure.
+ */
+#ifndef OUTFALL_CTL_CHECK_H
+#define OUTFALL_CTL_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "driver.h"
+#include "record.h"
+
+#define CHK_MAX_PROBLEMS 256
+#define CHK_PROBLEM_LEN 320
+
+/* A value against a range or a limit. */
+enum chk_verdict {
+	CV_OK,
+	CV_EXCEEDS,    /* above the maximum */
+	CV_BELOW,      /* under the minimum */
+	CV_NOT_JUDGED, /* no range; or a mean the daemon judges over time */
+	CV_NO_VALUE,   /* nothing good was read to judge */
+};
+
+enum chk_permit_state { CP_VALID, CP_EXPIRING, CP_EXPIRED, CP_NOT_YET_VALID };
+
+/* What a problem does to the exit code. */
+enum chk_kind {
+	CK_READ,  /* a channel could not be read well: EX_UNAVAILABLE */
+	CK_LIMIT, /* a value breaks a permit limit, a permit is not valid: EX_DATAERR */
+	CK_NOTE,  /* worth knowing, fails nothing */
+};
+
+struct chk_problem {
+	enum chk_kind kind;
+	char text[CHK_PROBLEM_LEN];
+};
+
+struct chk_sensor {
+	int rc;                  /* driver poll result, or why it was not polled */
+	bool polled;             /* rc is a poll result */
+	struct rec_poll poll;    /* values, when polled */
+	struct drv_counters cnt;
+};
+
+struct chk_report {
+	const struct config *cfg;
+	const char *path;            /* the config as given */
+	int64_t wall_ms;             /* when the check started */
+	int64_t today;               /* days since 1970, in gateway.timezone */
+	struct chk_sensor *sensors;  /* cfg->n_sensors */
+	struct chk_problem *problems; /* CHK_MAX_PROBLEMS */
+	size_t n_problems;
+	size_t lost_problems;        /* did not fit */
+};
+
+/* Adds a problem (kept in order; past CHK_MAX_PROBLEMS only counted). */
+void chk_problem(struct chk_report *r, enum chk_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The channel's value against its configured range. */
+enum chk_verdict chk_range_verdict(const struct cfg_channel *c, const struct rec_value *v);
+/* The value against a permit limit: judged for instant limits only, with
+ * the compliance engine's boundaries (max and min themselves are ok). */
+enum chk_verdict chk_limit_verdict(const struct cfg_limit *l, const struct rec_value *v);
+const char *chk_verdict_name(enum chk_verdict v); /* "ok", "exceeds", ... */
+
+/* The permit of the outlet sensor s belongs to, or NULL. */
+const struct cfg_permit *chk_sensor_permit(const struct config *cfg,
+					   const struct cfg_sensor *s);
+/* The permit's validity on r->today; days until valid_until in *days_left. */
+enum chk_permit_state chk_permit_state(const struct chk_report *r,
+				       const struct cfg_permit *p, int64_t *days_left);
+const char *chk_permit_name(enum chk_permit_state s); /* "valid", "expired", ... */
+
+/* A sensor's result as a word ("ok", "no_response", ...) and for people. */
+const char *chk_result_name(int rc);
+const char *chk_result_text(int rc);
+
+/* Storm outlet signature entry of o for param, or NULL. */
+const struct cfg_signature *chk_signature(const struct cfg_outlet *o, int param);
+
+/* The report on out. The JSON one returns 0 or -ENOMEM. */
+void chk_print_text(const struct chk_report *r, FILE *out);
+int chk_print_json(const struct chk_report *r, FILE *out);
+
+#endif

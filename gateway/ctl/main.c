@@ -1,0 +1,58 @@
+/*
+ * main.c - outfallctl's command line: picks the verb and hands it the rest
+ * of the arguments. Exit codes follow sysexits.h.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "ctl.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *what;
+} verbs[] = {
+	{ "scan", ctl_scan, "which Modbus slaves answer on a serial bus" },
+	{ "read", ctl_read, "live decoded register values, every word order side by side" },
+	{ "check", ctl_check, "check a config and read every channel once: a commissioning report" },
+	{ "status", ctl_status, "what the running daemon is doing, from its status.json" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: outfallctl VERB [OPTIONS]   (outfallctl VERB --help for its options)\n"
+		"installer and operator tool for outfalld\n\nverbs:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].what);
+	fprintf(out, "\nA bus that outfalld (or another program) has open is never read behind its\n"
+		"back: scan, read and check refuse it and name the holder.\n"
+		"\n  -h, --help     this help\n  -V, --version  print the version\n"
+		"\nexit codes (sysexits): 0 ok, 64 usage, 65 a reading breaks a permit limit or\n"
+		"status.json is corrupt, 66 no such device or status file, 69 no answer or the\n"
+		"daemon is not running, 70 internal error, 74 I/O error, 75 bus in use,\n"
+		"76 exception or garbled reply, 77 permission denied, 78 config error\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EX_OK;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("outfallctl %s\n", OUTFALL_VERSION);
+		return EX_OK;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return verbs[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "outfallctl: unknown verb \"%s\"\n", argv[1]);
+	usage(stderr);
+	return EX_USAGE;
+}
