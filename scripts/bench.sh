@@ -49,6 +49,8 @@ print(f"daemon memory: private dirty {pd} kB (target <= 2048 kB), RSS {rss} kB")
 PY
 
 DRAIN_N=${BENCH_DRAIN_N:-1000000}
+echo "== backlog drain: 100000 records (5 values each) to the local InfluxDB"
+"$BUILD/drain" influx "$INFLUX_URL" outfall 100000
 echo "== backlog drain: $DRAIN_N records (5 values each) to the local InfluxDB"
 "$BUILD/drain" influx "$INFLUX_URL" outfall "$DRAIN_N"
 echo "== backlog drain: $DRAIN_N records to the local broker (QoS 1)"

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config libmodbus-dev libpaho-mqtt-dev
 libcurl4-openssl-dev zlib1g-dev libconfig-dev libcmocka-dev libcjson-dev libsystemd-dev
-mosquitto mosquitto-clients influxdb socat curl python3 valgrind procps"
+mosquitto mosquitto-clients influxdb socat curl python3 valgrind procps openssl"
 
 missing=""
 for p in $PKGS; do

@@ -211,10 +211,47 @@ def check_reload(work, url):
           f"cod alerts across the reload: {sorted(cod)}")
 
 
+def alerts_on(work, outlet):
+    return [json.loads(p) for t, p in mqtt_messages(work)
+            if t == f"outfall/it-gw-1/alerts/{outlet}"]
+
+
+def check_rolling(work, url):
+    cod = [a for a in alerts_on(work, "WS-001") if a["parameter"] == "cod"]
+    rolling = [a for a in cod if a["basis"] == "rolling"]
+    check(not [a for a in cod if a["basis"] == "instant"],
+          "450 mg/L must not cross the 500 mg/L instant limit")
+    raised = [a for a in rolling if a["state"] == "raised"]
+    cleared = [a for a in rolling if a["state"] == "cleared"]
+    check(len({a["id"] for a in raised}) == 1 and len({a["id"] for a in cleared}) == 1,
+          f"rolling alerts: {[(a['id'], a['state']) for a in rolling]}")
+    if raised:
+        r = raised[0]
+        check(r["kind"] == "limit_exceeded" and r["limit"] == 400.0,
+              f"kind {r['kind']} limit {r['limit']}")
+        check(r["window_min"] == 1, f"window_min {r['window_min']}")
+        check(400.0 < r["value"] < 450.5, f"a one-minute mean, not a reading: {r['value']}")
+        check(r["permit"] == "浙丽排字第2023-0042号" and r["holder"] == "丽水某食品有限公司",
+              "permit and holder in the evidence")
+        check(r["sensor_health"] == "ok" and r["since"], "sensor health and since")
+
+
+def check_storm(work, url):
+    storm = [a for a in alerts_on(work, "YS-001") if a["kind"] == "storm_sewage"]
+    ids = {a["id"] for a in storm if a["state"] == "raised"}
+    check(len(ids) == 1, f"{len(ids)} storm_sewage alerts raised, want 1: {storm}")
+    if storm:
+        a = storm[0]
+        check(a["outlet"] == "YS-001" and a["parameter"] == "flow", f"evidence {a}")
+        check(a["value"] > 0.1 and a["sensor"] == "flow1", f"flow evidence {a}")
+    check(not alerts_on(work, "WS-001"), "the sewage outlet had no reason to alert")
+
+
 def main():
     mode, work, url = sys.argv[1:4]
     {"exceed": check_exceed, "fault": check_fault, "complete": check_complete,
-     "crash": check_crash, "reload": check_reload,
+     "crash": check_crash, "reload": check_reload, "rolling": check_rolling,
+     "storm": check_storm,
      "readings": lambda w, u: check_readings(w, u, 5)}[mode](work, url)
     for f in failures:
         print(f"  FAIL: {f}")

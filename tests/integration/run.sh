@@ -192,11 +192,51 @@ case_reload() {
 	python3 "$HERE/check.py" reload "$WORK" "$INFLUX_URL"
 }
 
+# A rolling-mean exceedance: COD 450 mg/L stays under the instant limit
+# (500) but its one-minute mean passes the rolling limit (400): exactly one
+# raised and one cleared alert, with the window in the evidence.
+case_rolling() {
+	fresh_run || return 1
+	start_sim "$WORK/tty" --scenario exceed --param cod --value 450 --after 5 --for 70 \
+		--csv "$WORK/sim.csv" || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	sed -i 's|{ parameter = "cod"; max = 500.0; basis = "instant"; } );|{ parameter = "cod"; max = 500.0; basis = "instant"; },\n      { parameter = "cod"; max = 400.0; basis = "rolling"; window_min = 1; } );|' \
+		"$WORK/cfg/permits.conf"
+	grep -q rolling "$WORK/cfg/permits.conf" || { echo "permit not edited"; return 1; }
+	"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" > "$WORK/daemon.log" 2>&1 &
+	local pid=$!
+	remember $pid
+	wait_for 100 grep -q "alert cleared: limit_exceeded cod" "$WORK/daemon.log" ||
+		{ echo "no rolling alert raised and cleared"; return 1; }
+	kill -TERM "$pid"; wait "$pid" || { echo "outfalld exit $?"; return 1; }
+	sleep 1
+	python3 "$HERE/check.py" rolling "$WORK" "$INFLUX_URL"
+}
+
+# A storm outlet with flow and no rain: one storm_sewage alert.
+case_storm() {
+	fresh_run || return 1
+	start_sim "$WORK/tty" --csv "$WORK/sim.csv" || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	sed -i 's|outlets = ( { id = "WS-001"; kind = "sewage"; permit = "浙丽排字第2023-0042号";|outlets = ( { id = "YS-001"; kind = "storm"; sensors = ["flow1"]; },\n            { id = "WS-001"; kind = "sewage"; permit = "浙丽排字第2023-0042号";|; s|sensors = \["probe1", "flow1"\]; } );|sensors = ["probe1"]; } );|' \
+		"$WORK/cfg/outfall.conf"
+	"$BUILD/outfalld" -n -c "$WORK/cfg/outfall.conf" > /dev/null || return 1
+	"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" > "$WORK/daemon.log" 2>&1 &
+	local pid=$!
+	remember $pid
+	wait_for 20 grep -q "alert raised: storm_sewage" "$WORK/daemon.log" ||
+		{ echo "no storm_sewage alert"; return 1; }
+	sleep 5
+	kill -TERM "$pid"; wait "$pid" || { echo "outfalld exit $?"; return 1; }
+	sleep 1
+	python3 "$HERE/check.py" storm "$WORK" "$INFLUX_URL"
+}
+
 for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appears_later \
 	case_outage case_crash case_corrupt_outbox case_reload \
 	case_ascii_kv case_ascii_query case_ascii_garbage \
 	case_ctl_scan case_ctl_read case_ctl_check case_ctl_busy case_ctl_status \
-	case_ctl_status_daemon}; do
+	case_ctl_status_daemon case_rolling case_storm}; do
 	echo "--- ${c#case_}"
 	$c
 	result "${c#case_}" $?
