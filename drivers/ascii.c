@@ -12,18 +12,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/major.h>
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "buslock.h"
 #include "clock.h"
 
 #define ASCII_NUM_MAX 47     /* bytes of a number token */
@@ -352,27 +349,6 @@ static int set_termios(int fd, const struct cfg_bus *bus)
 	return 0;
 }
 
-/* A pty keeps TIOCEXCL after its holder dies while the other end lives, so
- * a restarted daemon could never reopen it: ptys get the flock only. */
-static bool is_pty(int fd)
-{
-	struct stat sb;
-
-	return fstat(fd, &sb) == 0 && S_ISCHR(sb.st_mode) &&
-	       major(sb.st_rdev) >= UNIX98_PTY_SLAVE_MAJOR &&
-	       major(sb.st_rdev) < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT;
-}
-
-/* 0, or -EBUSY when another process holds the device. */
-static int claim_bus(int fd)
-{
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	if (!is_pty(fd))
-		(void)ioctl(fd, TIOCEXCL); /* best effort: the flock is the lock */
-	return 0;
-}
-
 static int ascii_open(const struct cfg_bus *bus, struct port **out)
 {
 	struct port *p = calloc(1, sizeof(*p));
@@ -386,7 +362,7 @@ static int ascii_open(const struct cfg_bus *bus, struct port **out)
 		free(p);
 		return rc;
 	}
-	rc = claim_bus(p->fd);
+	rc = buslock_claim(p->fd);
 	if (rc == 0)
 		rc = set_termios(p->fd, bus);
 	if (rc < 0) {

@@ -14,17 +14,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/major.h>
 #include <modbus.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "buslock.h"
 #include "decode.h"
 
 #define MAX_READ_REGS 125 /* Modbus limit for function 03/04 */
@@ -34,48 +31,6 @@ struct port {
 	int timeout_ms;
 	int retries;
 };
-
-/* Is another process holding the device? Asked before libmodbus opens it,
- * because modbus_connect() reprograms the line (tcsetattr) at once. 0 when
- * it is free or cannot be opened (modbus_connect says why), else -EBUSY. */
-static int bus_free(const char *device)
-{
-	int fd = open(device, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return errno == EBUSY ? -EBUSY : 0; /* TIOCEXCL, we are unprivileged */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
-		rc = -EBUSY;
-	close(fd);
-	return rc;
-}
-
-/* A pty keeps TIOCEXCL after its holder dies while the other end lives, so
- * a restarted daemon could never reopen it: ptys get the flock only. */
-static bool is_pty(int fd)
-{
-	struct stat sb;
-
-	return fstat(fd, &sb) == 0 && S_ISCHR(sb.st_mode) &&
-	       major(sb.st_rdev) >= UNIX98_PTY_SLAVE_MAJOR &&
-	       major(sb.st_rdev) < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT;
-}
-
-/* Claims the open device for this process: 0, or -EBUSY when another
- * process got it first. */
-static int claim_bus(modbus_t *mb)
-{
-	int fd = modbus_get_socket(mb);
-
-	if (fd < 0)
-		return -EBADF;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	if (!is_pty(fd))
-		(void)ioctl(fd, TIOCEXCL); /* best effort: the flock is the lock */
-	return 0;
-}
 
 static int rtu_open(const struct cfg_bus *bus, struct port **out)
 {
@@ -94,14 +49,14 @@ static int rtu_open(const struct cfg_bus *bus, struct port **out)
 	p->retries = bus->retries;
 	modbus_set_response_timeout(p->mb, (uint32_t)(bus->timeout_ms / 1000),
 				    (uint32_t)(bus->timeout_ms % 1000) * 1000);
-	err = bus_free(bus->device);
+	err = buslock_probe(bus->device);
 	if (err < 0)
 		goto free_modbus;
 	if (modbus_connect(p->mb) < 0) {
 		err = errno ? -errno : -EIO;
 		goto free_modbus;
 	}
-	err = claim_bus(p->mb);
+	err = buslock_claim(modbus_get_socket(p->mb));
 	if (err < 0)
 		goto close_modbus;
 	*out = p;
@@ -121,8 +76,7 @@ static void rtu_close(struct port *p)
 	if (!p)
 		return;
 	/* let others open it at once, even where the device outlives us */
-	if (!is_pty(modbus_get_socket(p->mb)))
-		(void)ioctl(modbus_get_socket(p->mb), TIOCNXCL);
+	buslock_release(modbus_get_socket(p->mb));
 	modbus_close(p->mb);
 	modbus_free(p->mb);
 	free(p);

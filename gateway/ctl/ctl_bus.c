@@ -7,43 +7,21 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/major.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sysexits.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "buslock.h"
 #include "ctl.h"
 #include "status.h"
 
-/* Asked before libmodbus opens the device: modbus_connect() reprograms
- * the line at once, which must not happen under a running daemon. */
 int ctl_bus_probe(const char *device)
 {
-	int fd = open(device, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return errno == EBUSY ? -EBUSY : 0; /* TIOCEXCL; other errors show later */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
-		rc = -EBUSY;
-	close(fd);
-	return rc;
-}
-
-/* As in the driver: a pty would keep TIOCEXCL after we die. */
-static bool is_pty(int fd)
-{
-	struct stat sb;
-
-	return fstat(fd, &sb) == 0 && S_ISCHR(sb.st_mode) &&
-	       major(sb.st_rdev) >= UNIX98_PTY_SLAVE_MAJOR &&
-	       major(sb.st_rdev) < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT;
+	return buslock_probe(device);
 }
 
 static int open_failed(const struct ctl_line *l, int e)
@@ -84,16 +62,12 @@ int ctl_bus_open(const struct ctl_line *l, modbus_t **out)
 		modbus_free(mb);
 		return open_failed(l, e);
 	}
-	fd = modbus_get_socket(mb);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* it was taken since the probe */
-		int e = errno == EWOULDBLOCK ? EBUSY : errno;
-
+	fd = buslock_claim(modbus_get_socket(mb)); /* taken since the probe? */
+	if (fd < 0) {
 		modbus_close(mb);
 		modbus_free(mb);
-		return open_failed(l, e);
+		return open_failed(l, -fd);
 	}
-	if (!is_pty(fd))
-		(void)ioctl(fd, TIOCEXCL);
 	*out = mb;
 	return 0;
 }
@@ -102,8 +76,7 @@ void ctl_bus_close(modbus_t *mb)
 {
 	if (!mb)
 		return;
-	if (!is_pty(modbus_get_socket(mb)))
-		(void)ioctl(modbus_get_socket(mb), TIOCNXCL);
+	buslock_release(modbus_get_socket(mb));
 	modbus_close(mb);
 	modbus_free(mb);
 }
