@@ -11,6 +11,7 @@ WORK=$(mktemp -d -t outfall-demo.XXXXXX)
 . "$TOP/tests/integration/lib.sh"
 
 finish() {
+	pkill -P $$ tail 2>/dev/null # the viewer's tail -f
 	stop_all
 	echo "demo: stopped everything; logs were in $WORK (removed)"
 	rm -rf "$WORK"
@@ -30,9 +31,11 @@ mkdir -p "$WORK/cfg"
 PROBE_S=2 FLOW_S=2 TIMEOUT_MS=300 write_config "$WORK/cfg" "$WORK/tty"
 "$BUILD/outfalld" -n -c "$WORK/cfg/outfall.conf" | tail -n 1
 
-mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v -t 'outfall/#' |
-	python3 -u "$TOP/scripts/show.py" &
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v -t 'outfall/#' > "$WORK/mqtt.log" &
 remember $!
+tail -n +1 -f "$WORK/mqtt.log" | python3 -u "$TOP/scripts/show.py" &
+SHOW=$!
+remember $SHOW
 "$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" 2> "$WORK/daemon.log" &
 DAEMON=$!
 echo "demo: outfalld running (pid $DAEMON) for $SECONDS_TO_RUN s; Ctrl-C to stop early"
