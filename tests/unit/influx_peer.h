@@ -43,6 +43,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test_tmpdir.h"
 #include "clock.h"
 #include "config.h"
 #include "outbox.h"
@@ -330,26 +331,6 @@ static inline void fx_template(char *buf, size_t cap, const char *stem)
 	buf[n + 6] = '\0';
 }
 
-static inline void fx_rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	char sub[512];
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= (int)sizeof(sub))
-			continue;
-		if (unlink(sub) < 0)
-			fx_rm_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 static inline void fx_cfg(struct fx *f, int api)
 {
 	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u/", f->port ? f->port : f->peer->port);
@@ -403,7 +384,7 @@ static inline void fx_free(struct fx *f)
 	if (f->peer)
 		peer_stop(f->peer);
 	outbox_close(f->ob);
-	fx_rm_tree(f->dir);
+	test_rm_tree(f->dir);
 	if (f->secret_path[0])
 		unlink(f->secret_path);
 	free(f);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_tmpdir.h"
 #include "outbox.h"
 
 /* The directory and the monotonic clock of the running test, at file scope
@@ -33,26 +34,6 @@ static int64_t clk;
 #define SEG1 "seg-0000000000000001.log"
 #define PERMIT "浙丽排字第2023-0042号" /* UTF-8 through the outbox */
 
-
-static inline void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	char sub[512];
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= (int)sizeof(sub))
-			continue;
-		if (unlink(sub) < 0)
-			rm_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 static inline int fixture_setup(void **state)
 {
@@ -68,7 +49,7 @@ static inline int fixture_teardown(void **state)
 {
 	(void)state;
 	chmod(tdir, 0700);
-	rm_tree(tdir);
+	test_rm_tree(tdir);
 	return 0;
 }
 
