@@ -19,13 +19,26 @@ SAN ?=
 SAN_ON := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANFLAGS := $(if $(SAN),$(SAN_ON))
 
-ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -DOUTFALL_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
-	$(SANFLAGS) -iquote gateway -iquote drivers $(shell $(PKG_CONFIG) --cflags $(PKGS))
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(PAHO_LIBS) -lm
+# pkg-config runs when a compile first needs it, once, never while this file
+# is read: `make check` and `make demo` install the packages before that.
+lazy = $(eval $(1) := $$(shell $(2)))$($(1))
+PKG_CFLAGS = $(call lazy,PKG_CFLAGS,$(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS = $(call lazy,PKG_LIBS,$(PKG_CONFIG) --libs $(PKGS))
+CMOCKA_LIBS = $(call lazy,CMOCKA_LIBS,$(PKG_CONFIG) --libs cmocka)
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -DOUTFALL_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
+	$(SANFLAGS) -iquote gateway -iquote . $(PKG_CFLAGS)
+LDLIBS = $(PKG_LIBS) $(PAHO_LIBS) -lm
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-CORE_SRCS := $(filter-out gateway/main.c,$(wildcard gateway/*.c)) $(wildcard drivers/*.c)
+# Every subsystem folder under gateway/ (gateway/README.md is the map) goes
+# into one library; the two programs' mains and outfallctl stay out of it.
+GATEWAY_SRCS := $(wildcard gateway/*/*.c gateway/*/*/*.c)
+CORE_SRCS := $(filter-out gateway/daemon/main.c gateway/ctl/%,$(GATEWAY_SRCS)) $(wildcard drivers/*.c)
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+# ar keeps members by file name only: two sources with one name would
+# silently replace each other in the library.
+CORE_DUPS := $(shell printf '%s\n' $(notdir $(CORE_SRCS)) | sort | uniq -d)
+$(if $(CORE_DUPS),$(error two library sources share a file name: $(CORE_DUPS)))
 LIB := $(BUILD)/liboutfall.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -35,7 +48,7 @@ WRAP_test_outbox_faults := write fdatasync fsync renameat openat ftruncate mallo
 WRAP_test_sink_mqtt := MQTTAsync_sendMessage
 wrapflags = $(foreach f,$(WRAP_$(1)),-Wl,--wrap=$(f))
 
-.PHONY: all deps check unit unit-asan unit-valgrind integration demo bench clean install
+.PHONY: all deps check unit unit-asan unit-valgrind integration demo bench clean install include-graph
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/outfalld $(BUILD)/outfallctl $(BUILD)/outfall-sim
@@ -48,7 +61,7 @@ $(LIB): $(CORE_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/outfalld: $(BUILD)/obj/gateway/main.o $(LIB)
+$(BUILD)/outfalld: $(BUILD)/obj/gateway/daemon/main.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/outfallctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard gateway/ctl/*.c)) $(LIB)
@@ -65,7 +78,7 @@ $(BUILD)/drain: $(BUILD)/obj/tests/bench/drain.o $(LIB)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $(call wrapflags,$*) -o $@ $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+	$(CC) $(ALL_LDFLAGS) $(call wrapflags,$*) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 deps:
 	@scripts/deps.sh
@@ -82,18 +95,27 @@ unit-valgrind: $(UNIT_BINS)
 integration: all
 	@tests/integration/run.sh $(BUILD)
 
+# check, demo and bench install what is missing first, then run a new make
+# that reads the packages' flags only once they are there.
 check: deps
+	$(MAKE) --no-print-directory include-graph
 	$(MAKE) --no-print-directory all unit
 	$(MAKE) --no-print-directory unit-asan
 	$(MAKE) --no-print-directory unit-valgrind
 	$(MAKE) --no-print-directory packaging-check
 	$(MAKE) --no-print-directory integration
 
-demo: deps all
+demo: deps
+	$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(BUILD)
 
-bench: deps all $(BUILD)/bench $(BUILD)/drain
+bench: deps
+	$(MAKE) --no-print-directory all $(BUILD)/bench $(BUILD)/drain
 	@scripts/bench.sh $(BUILD)
+
+# The folder graph of gateway/ and drivers/: no cycle, doors only.
+include-graph:
+	@python3 scripts/include-graph.py
 
 clean:
 	rm -rf build

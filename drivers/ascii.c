@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "buslock.h"
-#include "clock.h"
+#include "base/clock.h"
 
 #define ASCII_NUM_MAX 47     /* bytes of a number token */
 #define ASCII_READ_CHUNK 512 /* bytes per read() */

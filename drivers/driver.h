@@ -11,8 +11,10 @@
 
 #include <stdint.h>
 
-#include "config.h"
-#include "record.h"
+#include "buslock.h" /* the lock outfallctl shares with the daemon */
+#include "decode.h"  /* register decoding, also used by outfallctl read */
+#include "base/record.h"
+#include "config/config.h"
 
 struct port;
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define CTL_DEFAULT_CONFIG "/etc/outfall/outfall.conf"
 #define CTL_MAX_ID 247        /* highest Modbus slave id */

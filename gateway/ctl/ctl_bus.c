@@ -15,9 +15,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "buslock.h"
 #include "ctl.h"
-#include "status.h"
+#include "daemon/daemon.h"
+#include "drivers/driver.h"
 
 int ctl_bus_probe(const char *device)
 {

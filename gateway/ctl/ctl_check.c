@@ -13,10 +13,10 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "clock.h"
 #include "ctl.h"
 #include "ctl_check.h"
-#include "param.h"
+#include "base/clock.h"
+#include "base/param.h"
 
 static void check_usage(FILE *out)
 {

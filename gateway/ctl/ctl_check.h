@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
-#include "driver.h"
-#include "record.h"
+#include "base/record.h"
+#include "config/config.h"
+#include "drivers/driver.h"
 
 #define CHK_MAX_PROBLEMS 256
 #define CHK_PROBLEM_LEN 320

@@ -8,10 +8,10 @@
 #include <math.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "ctl.h"
 #include "ctl_check.h"
-#include "param.h"
+#include "base/clock.h"
+#include "base/param.h"
 
 /* Any failed allocation sets oom; the tree is then thrown away whole. */
 struct jw {

@@ -10,7 +10,7 @@
 
 #include "ctl.h"
 #include "ctl_check.h"
-#include "param.h"
+#include "base/param.h"
 
 /* A bounded line being built; what does not fit is cut, never overflows. */
 struct line {

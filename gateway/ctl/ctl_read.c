@@ -1,6 +1,6 @@
 /*
  * ctl_read.c - `outfallctl read`: reads registers of one slave and shows
- * them decoded with gateway/decode.c, the daemon's own decoder, next to the
+ * them decoded with drivers/decode.c, the daemon's own decoder, next to the
  * raw words; with --all-orders in all four word orders side by side, so an
  * installer can pick the one that matches the meter's display.
  */
@@ -12,9 +12,9 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "clock.h"
 #include "ctl.h"
-#include "decode.h"
+#include "base/clock.h"
+#include "drivers/driver.h"
 
 #define READ_TIMEOUT_MS 500
 #define READ_WATCH_MAX_S 3600

@@ -11,8 +11,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "ctl.h"
+#include "base/clock.h"
 
 #define SCAN_TIMEOUT_MS 200 /* per id: a present slave answers well within it */
 #define SCAN_PROGRESS_EVERY 25 /* ids between progress lines when stderr is a file */

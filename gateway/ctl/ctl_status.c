@@ -1,6 +1,6 @@
 /*
  * ctl_status.c - `outfallctl status`: what the running daemon is doing,
- * from the status.json it writes in its data_dir (gateway/status.h): per
+ * from the status.json it writes in its data_dir (gateway/daemon/status.h): per
  * sensor the last values, their age and the error counts; per sink the
  * backlog and the age of its oldest record; the open alerts. Says plainly
  * when the file is missing, corrupt, stale or left by a stopped daemon.
@@ -15,10 +15,10 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "clock.h"
 #include "ctl.h"
-#include "param.h"
-#include "status.h"
+#include "base/clock.h"
+#include "base/param.h"
+#include "daemon/daemon.h"
 
 enum st_state { ST_RUNNING, ST_STALE, ST_STOPPED };
 

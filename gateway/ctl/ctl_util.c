@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
 #include "ctl.h"
+#include "base/clock.h"
 
 static const int bauds[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200 };
 

@@ -12,13 +12,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "compliance.h"
-#include "config.h"
-#include "decode.h"
-#include "lineproto.h"
-#include "payload.h"
-#include "clock.h"
-#include "outbox.h"
+#include "base/clock.h"
+#include "compliance/compliance.h"
+#include "config/config.h"
+#include "drivers/driver.h"
+#include "encode/encode.h"
+#include "outbox/outbox.h"
 
 #define POLLS 1000000
 

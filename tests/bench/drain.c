@@ -16,13 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "config.h"
-#include "outbox.h"
-#include "param.h"
-#include "sink.h"
-#include "sink_influx.h"
-#include "sink_mqtt.h"
+#include "base/clock.h"
+#include "base/param.h"
+#include "config/config.h"
+#include "outbox/outbox.h"
+#include "sinks/influx/influx.h"
+#include "sinks/mqtt/mqtt.h"
+#include "sinks/sink.h"
 
 struct mem {
 	long rss_kb;

@@ -254,7 +254,7 @@ case_ctl_busy() {
 }
 
 # ctl_status_fixture FILE PID NOW_MS STOPPED: a status.json in the
-# documented format (gateway/status.h), written by hand so the reader is
+# documented format (gateway/daemon/status.h), written by hand so the reader is
 # held to the format, not to the writer's habits.
 ctl_status_fixture() {
 	python3 - "$@" <<'PY'

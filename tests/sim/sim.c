@@ -26,12 +26,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "sim_ascii.h"
 #include "sim_map.h"
 #include "sim_opts.h"
 #include "sim_pty.h"
 #include "sim_rtu.h"
+#include "base/clock.h"
 
 #define SIM_EX_FAILURE 1         /* runtime failure */
 #define SIM_TICK_MS 250          /* longest ppoll wait: duration, socat checks */

@@ -17,8 +17,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "sim_rtu.h"
+#include "base/clock.h"
 
 #define SIM_ASCII_TICK_MS 250  /* longest ppoll wait: stop flag, socat checks */
 #define SIM_ASCII_WRITE_MS 100

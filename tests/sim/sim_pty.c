@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "base/clock.h"
 
 #define SIM_PTY_STOP_MS 1000 /* grace between SIGTERM and SIGKILL */
 #define SIM_PTY_STEP_MS 10   /* polling step while waiting on socat */

@@ -5,8 +5,8 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "sim_map.h"
+#include "base/clock.h"
 
 uint16_t sim_crc16(const uint8_t *buf, size_t len)
 {

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "compliance.h"
-#include "param.h"
+#include "base/param.h"
+#include "compliance/compliance.h"
 
 #define T0 1764403200000LL /* 2025-11-29 08:00:00 UTC, 16:00 in Shanghai */
 #define S_MS 1000LL

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "param.h"
+#include "base/param.h"
+#include "config/config.h"
 
 #define PATH_LEN 512
 

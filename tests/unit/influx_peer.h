@@ -44,13 +44,13 @@
 #include <unistd.h>
 
 #include "test_tmpdir.h"
-#include "clock.h"
-#include "config.h"
-#include "outbox.h"
-#include "param.h"
-#include "record.h"
-#include "sink.h"
-#include "sink_influx.h"
+#include "base/clock.h"
+#include "base/param.h"
+#include "base/record.h"
+#include "config/config.h"
+#include "outbox/outbox.h"
+#include "sinks/influx/influx.h"
+#include "sinks/sink.h"
 
 #define PEER_MAX_REQ 64
 #define PEER_MAX_CONN 4

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "test_tmpdir.h"
-#include "outbox.h"
+#include "outbox/outbox.h"
 
 /* The directory and the monotonic clock of the running test, at file scope
  * so the helpers need not thread cmocka's state pointer through every call. */

@@ -33,11 +33,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "outbox.h"
-#include "param.h"
-#include "payload.h"
-#include "sink_mqtt.h"
+#include "base/clock.h"
+#include "base/param.h"
+#include "encode/encode.h"
+#include "outbox/outbox.h"
+#include "sinks/mqtt/mqtt.h"
 
 #define GW "gw-test"
 #define ROOT "outfall/" GW

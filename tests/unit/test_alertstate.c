@@ -19,8 +19,8 @@
 #include <zlib.h>
 #include <cmocka.h>
 
-#include "alertstate.h"
-#include "param.h"
+#include "base/param.h"
+#include "compliance/alertstate.h"
 
 static char dir[256];
 

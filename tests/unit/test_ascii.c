@@ -28,9 +28,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "ascii.h"
-#include "clock.h"
-#include "param.h"
+#include "base/clock.h"
+#include "base/param.h"
+#include "drivers/ascii.h"
 
 #define OK Q_OK
 #define OOR Q_OUT_OF_RANGE

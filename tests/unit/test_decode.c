@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "decode.h"
+#include "drivers/driver.h"
 
 struct vec {
 	enum value_type type;

@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "lineproto.h"
-#include "param.h"
-#include "record.h"
+#include "base/param.h"
+#include "base/record.h"
+#include "config/config.h"
+#include "encode/encode.h"
 
 #define BIG 8192
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "modbus_rtu.h"
+#include "drivers/modbus_rtu.h"
 
 #define CH(tbl, r, t) { .table = (tbl), .reg = (r), .type = (t) }
 

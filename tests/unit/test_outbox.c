@@ -7,7 +7,7 @@
  */
 #include "outbox_fixture.h"
 
-#include "log.h"
+#include "base/log.h"
 
 /* ---- delivery ---- */
 

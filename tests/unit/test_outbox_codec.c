@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outbox_codec.h"
-#include "param.h"
+#include "base/param.h"
+#include "outbox/codec.h"
 
 static void set_str(char *dst, size_t size, const char *s)
 {

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "log.h"
+#include "base/log.h"
 
 /* ---- link seams ----
  * A wrapped system call has no argument to carry the test's wishes, so the

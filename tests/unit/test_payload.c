@@ -13,8 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "param.h"
-#include "payload.h"
+#include "base/param.h"
+#include "config/config.h"
+#include "encode/encode.h"
 
 #define T0 1764403217123LL /* 2025-11-29T08:00:17.123Z */
 #define PERMIT "浙丽排字第2023-0042号"
@@ -172,15 +173,15 @@ static const struct {
 	const char *unit;
 	const char *q;
 } value_cases[] = {
-	{ { 612.4, P_COD, Q_OK }, 612.4, "mg/L", "ok" },
-	{ { 14.5, P_PH, Q_OUT_OF_RANGE }, 14.5, "pH", "out_of_range" },
-	{ { 5.0, P_NH3N, Q_NO_RESPONSE }, NAN, "mg/L", "no_response" },
-	{ { NAN, P_TEMP, Q_OK }, NAN, "degC", "ok" },
-	{ { INFINITY, P_FLOW, Q_OK }, NAN, "m3/h", "ok" },
-	{ { 3.0, P_SS, Q_INVALID }, NAN, "mg/L", "invalid" },
-	{ { 1e-300, P_TP, Q_OK }, 1e-300, "mg/L", "ok" },
-	{ { 12345678.9, P_VOLUME_TOTAL, Q_OK }, 12345678.9, "m3", "ok" },
-	{ { -0.25, P_CONDUCTIVITY, Q_OK }, -0.25, "uS/cm", "ok" },
+	{ { 612.4, P_COD, Q_OK, 0 }, 612.4, "mg/L", "ok" },
+	{ { 14.5, P_PH, Q_OUT_OF_RANGE, 0 }, 14.5, "pH", "out_of_range" },
+	{ { 5.0, P_NH3N, Q_NO_RESPONSE, 0 }, NAN, "mg/L", "no_response" },
+	{ { NAN, P_TEMP, Q_OK, 0 }, NAN, "degC", "ok" },
+	{ { INFINITY, P_FLOW, Q_OK, 0 }, NAN, "m3/h", "ok" },
+	{ { 3.0, P_SS, Q_INVALID, 0 }, NAN, "mg/L", "invalid" },
+	{ { 1e-300, P_TP, Q_OK, 0 }, 1e-300, "mg/L", "ok" },
+	{ { 12345678.9, P_VOLUME_TOTAL, Q_OK, 0 }, 12345678.9, "m3", "ok" },
+	{ { -0.25, P_CONDUCTIVITY, Q_OK, 0 }, -0.25, "uS/cm", "ok" },
 };
 
 #define N_VALUE_CASES (sizeof(value_cases) / sizeof(value_cases[0]))
@@ -654,7 +655,7 @@ static void test_worst_case_fits(void **state)
 	p.u.poll.n = REC_MAX_VALUES;
 	for (int i = 0; i < REC_MAX_VALUES; i++)
 		p.u.poll.values[i] = (struct rec_value){ -1.234567891e-300, P_CONDUCTIVITY,
-							 Q_OUT_OF_RANGE };
+							 Q_OUT_OF_RANGE, 0 };
 	assert_true(payload_telemetry(buf, sizeof(buf), &p) > 0);
 	memset(a.u.alert.id, 0x01, sizeof(a.u.alert.id));
 	memset(a.u.alert.permit, 0x01, sizeof(a.u.alert.permit));

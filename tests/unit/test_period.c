@@ -15,9 +15,9 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "health.h"
-#include "period.h"
-#include "rolling.h"
+#include "compliance/health.h"
+#include "compliance/period.h"
+#include "compliance/rolling.h"
 
 #define MIN_MS 60000LL
 #define HOUR_MS 3600000LL

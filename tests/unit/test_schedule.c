@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "schedule.h"
+#include "base/schedule.h"
 
 static void test_no_drift(void **state)
 {

@@ -7,7 +7,7 @@
  */
 #include "sink_mqtt_fixture.h"
 
-#include "secret.h"
+#include "base/secret.h"
 
 /* ---- certificates ---- */
 

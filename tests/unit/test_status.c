@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "param.h"
-#include "status.h"
+#include "base/param.h"
+#include "daemon/daemon.h"
 
 struct fx {
 	char dir[256];

@@ -1,0 +1,278 @@
+/*
+ * config.h - the gateway and permits configuration (DESIGN §4).
+ *
+ * config_load() parses both libconfig files, validates everything and either
+ * returns a complete, self-consistent struct config or reports every error it
+ * found as "file:line: setting: message" and returns none. Nothing here
+ * touches serial ports, sockets or the outbox: a loaded config is plain data,
+ * so a reload can parse into a new struct and swap only on success.
+ *
+ * Cross references are resolved to indexes: a sensor's bus, an outlet's
+ * permit and sensors, a sensor's outlet. Strings are heap-allocated and owned
+ * by the config; config_free() releases everything.
+ */
+#ifndef OUTFALL_CONFIG_H
+#define OUTFALL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/record.h"
+
+#define CFG_MAX_CHANNELS REC_MAX_VALUES /* channels per sensor */
+#define CFG_NAME_MAX 31     /* bytes in a bus, sensor or outlet name */
+#define CFG_SIGNATURE_MAX 16 /* parameters in a storm outlet's sewage signature */
+
+enum reg_table { TABLE_HOLDING, TABLE_INPUT };
+
+enum value_type { VT_INT16, VT_UINT16, VT_INT32, VT_UINT32, VT_FLOAT32, VT_FLOAT64 };
+
+/* Byte order of a multi-register value, named as Telegraf and most manuals
+ * do: abcd big-endian, cdab word-swapped, badc byte-swapped, dcba
+ * little-endian. */
+enum word_order { WO_ABCD, WO_CDAB, WO_BADC, WO_DCBA };
+
+enum basis { BASIS_INSTANT, BASIS_ROLLING, BASIS_HOURLY_MEAN, BASIS_DAILY_MEAN };
+
+enum outlet_kind { OUTLET_SEWAGE, OUTLET_STORM };
+
+enum driver_kind { DRIVER_MODBUS, DRIVER_ASCII };
+
+/* What vouches for the wall clock before permit dates are judged. */
+enum clock_source { CLOCK_SRC_NTP, CLOCK_SRC_RTC };
+
+/* ASCII line sensors: what ends a line, and how its fields are laid out. */
+enum ascii_term { TERM_CRLF, TERM_LF, TERM_CR };
+enum ascii_format { ASCII_KV, ASCII_CSV };
+
+#define CFG_ASCII_LINE_MIN 16    /* max_line bounds, bytes without the terminator */
+#define CFG_ASCII_LINE_MAX 1024
+#define CFG_ASCII_QUERY_MAX 64   /* bytes in a query string */
+#define CFG_ASCII_KEY_MAX 31     /* bytes in a kv key */
+#define CFG_ASCII_FIELD_MAX 512  /* highest csv field position */
+
+struct cfg_channel {
+	int param;             /* enum param */
+	enum reg_table table;  /* default holding */
+	int reg;               /* 0-based wire address, 0..65535 */
+	enum value_type type;  /* default float32 */
+	enum word_order order; /* default abcd */
+	double scale;          /* default 1.0; value = raw * scale + offset */
+	double offset;         /* default 0.0 */
+	bool has_range;        /* range given: outside it = out_of_range */
+	double range_min;
+	double range_max;
+	int flatline_s;        /* identical readings for this long = sensor fault;
+				* 0 (default) = off; else >= 2 x interval_s */
+	char *key;             /* ascii kv: the key naming the value, else NULL */
+	int field;             /* ascii csv: 1-based field position, else 0 */
+	int line;              /* line in the gateway file, for messages */
+};
+
+struct cfg_bus {
+	char *name;
+	char *device;     /* e.g. /dev/ttyUSB0 */
+	int baud;         /* default 9600 */
+	char parity;      /* 'N', 'E' or 'O'; default 'N' */
+	int data_bits;    /* 5..8, default 8 */
+	int stop_bits;    /* 1 or 2, default 1 */
+	int timeout_ms;   /* per request, 10..10000, default 500 */
+	int retries;      /* extra attempts after a timeout, 0..10, default 2 */
+	int line;
+};
+
+/* How an ASCII sensor frames and lays out its lines (driver = "ascii"). */
+struct cfg_ascii {
+	enum ascii_term terminator; /* default CRLF; every variant accepts CR LF */
+	enum ascii_format format;   /* default kv */
+	char separator;             /* between fields, default ','; a space or
+				     * tab means any run of blanks */
+	char kv_separator;          /* kv only: between key and value, default '=' */
+	char *query;                /* sent before each read; NULL = the sensor
+				     * streams lines on its own */
+	size_t query_len;           /* bytes of query, 1..CFG_ASCII_QUERY_MAX */
+	int max_line;               /* longest line in bytes without the
+				     * terminator, 16..1024, default 256 */
+};
+
+struct cfg_sensor {
+	char *name;
+	int bus;                 /* index into config.buses */
+	enum driver_kind driver; /* default modbus */
+	int slave;               /* modbus: 1..247; ascii: 0 (not used) */
+	struct cfg_ascii ascii;  /* ascii only */
+	int interval_s;          /* 1..86400, default 10 */
+	int retry_max_s;         /* a silent slave is retried at least this
+				  * often; 1..3600, default 15 */
+	int gap_s;               /* no good reading of a channel for this long =
+				  * data_gap; >= interval_s, default
+				  * max(3 x interval_s, 60) */
+	int outlet;              /* index into config.outlets, -1 if none */
+	struct cfg_channel *channels;
+	size_t n_channels;       /* 1..CFG_MAX_CHANNELS */
+	int line;
+};
+
+struct cfg_limit {
+	int param;           /* enum param */
+	bool has_min;
+	double min;
+	bool has_max;
+	double max;
+	enum basis basis;    /* default instant */
+	int window_min;      /* rolling only: 1..1440 */
+	double hysteresis_pct; /* default from alerting, 2.0 */
+	int raise_after_s;   /* default from alerting, 0 */
+	int clear_after_s;   /* default from alerting, 0 */
+	bool from_template;  /* filled in from the permit's template, not written in it */
+	int line;            /* line in the permits file (the permit's, for template limits) */
+};
+
+/* A calendar date, as written in the permit. */
+struct cfg_date {
+	int year, month, day;
+};
+
+struct cfg_permit {
+	char *number;        /* 排水许可证 number, unique */
+	char *holder;
+	char *category;      /* industrial | construction | catering | medical | other */
+	struct cfg_date valid_from;
+	struct cfg_date valid_until; /* inclusive */
+	bool has_daily_volume;
+	double daily_volume_max_m3;
+	char *template_name; /* NULL, or "GB/T31962-A|B|C" */
+	struct cfg_limit *limits;
+	size_t n_limits;
+	int line;
+};
+
+/* One parameter of a storm outlet's sewage signature: a good reading above
+ * it means sewage in the storm pipe. */
+struct cfg_signature {
+	int param;           /* enum param */
+	double above;        /* in the parameter's unit, > 0 */
+};
+
+struct cfg_outlet {
+	char *id;
+	enum outlet_kind kind;
+	int permit;          /* index into config.permits, -1 for none (storm) */
+	int *sensors;        /* indexes into config.sensors */
+	size_t n_sensors;
+	double flow_noise_m3h; /* flow at or below this is no discharge; 0..1000,
+				* default 0.1 */
+	/* storm outlets only: */
+	struct cfg_signature signature[CFG_SIGNATURE_MAX];
+	size_t n_signature;  /* default cod > 100, nh3n > 5 mg/L */
+	int rain_hold_min;   /* a rain signal excuses flow for this long after
+			      * it was last seen; 0..1440, default 60 */
+	int line;
+};
+
+struct cfg_mqtt {
+	bool enabled;        /* a sinks.mqtt section exists */
+	char *uri;           /* tcp:// or mqtt://, ssl:// or mqtts:// (TLS); host[:port] */
+	int qos;             /* telemetry qos 0..2, default 1; alerts always 1 */
+	char *client_id;     /* default "outfall-<gateway id>" */
+	char *username;      /* NULL if none */
+	char *password_file; /* NULL if none */
+	int keepalive_s;     /* 5..3600, default 30 */
+	char *topic_root;    /* default "outfall/<gateway id>"; no + #, no leading/trailing / */
+	bool tls;            /* a tls group exists (uri must be ssl:// or mqtts://) */
+	char *tls_ca_file;   /* CA bundle; NULL = the system's trust store */
+	char *tls_cert_file; /* client certificate, NULL if none; needs tls_key_file */
+	char *tls_key_file;  /* its private key, NULL if none */
+	bool tls_verify;     /* check the broker's certificate and name; default true */
+};
+
+struct cfg_influx {
+	bool enabled;        /* a sinks.influx section exists */
+	char *url;           /* base URL, e.g. http://127.0.0.1:8086 */
+	int api;             /* 1 or 2 */
+	char *db;            /* v1 */
+	char *org;           /* v2 */
+	char *bucket;        /* v2 */
+	char *token_file;    /* v2 */
+	char *username;      /* v1, optional */
+	char *password_file; /* v1, optional */
+	int batch_max;       /* points per request, 1..100000, default 5000 */
+	int flush_ms;        /* 10..60000, default 1000 */
+	int timeout_ms;      /* HTTP request timeout, 100..300000, default 10000 */
+	bool gzip;           /* default false */
+};
+
+struct cfg_alerting {
+	double hysteresis_pct; /* default 2.0 */
+	int raise_after_s;     /* default 0 */
+	int clear_after_s;     /* default 0 */
+	int no_response_polls; /* polls in a row without an answer = sensor
+				* fault; 1..1000, default 3 */
+	double crc_error_pct;  /* share of garbled answers over the last polls
+				* above which a sensor is faulty; 0 = off,
+				* 0..100 %, default 10 */
+	int expiry_warning_days; /* permit_expiring this many days before
+				  * valid_until; 0 = off, 0..365, default 30 */
+	double coverage_pct;   /* share of a window or period good readings must
+				* cover before its mean is judged; 1..100 %,
+				* default 75 */
+	int maintenance_max_h; /* longest maintenance or calibration of a
+				* sensor; 1..72 h, default 8 */
+};
+
+struct config {
+	char *path;          /* the gateway file as given */
+	char *permits_path;  /* gateway.permits (default "permits.conf"), resolved
+			      * relative to path's directory */
+	char *id;            /* gateway.id */
+	char *data_dir;      /* default /var/lib/outfall */
+	char *timezone;      /* default Asia/Shanghai */
+	enum clock_source clock; /* gateway.clock: "ntp" (default) judges permit
+				  * dates once the kernel reports NTP sync;
+				  * "rtc" trusts the system clock */
+	int fsync_ms;        /* telemetry fdatasync batch: the power-loss window,
+			      * 0..600000 ms, default 1000 (alerts: at once) */
+	int max_backlog_mb;  /* disk cap of the outbox, 16..65536 MiB, default 64 */
+	struct cfg_alerting alerting;
+	struct cfg_bus *buses;
+	size_t n_buses;
+	struct cfg_sensor *sensors;
+	size_t n_sensors;
+	struct cfg_outlet *outlets;
+	size_t n_outlets;
+	struct cfg_permit *permits;
+	size_t n_permits;
+	struct cfg_mqtt mqtt;
+	struct cfg_influx influx;
+};
+
+/*
+ * Loads and validates path (and the permits file it names). On success
+ * returns 0 and stores a new config in *out (caller owns it, config_free).
+ * On failure writes every error to err, one "file:line: setting: message"
+ * per line, returns the number of errors (> 0) and leaves *out untouched.
+ * Warnings (unknown settings, an ignored hj212 sink, no sinks at all) go to
+ * err too but do not fail the load. err NULL means stderr. Returns -ENOMEM
+ * if memory ran out, -EINVAL when path or out is NULL.
+ */
+int config_load(const char *path, struct config **out, FILE *err);
+
+/* Prints the -n summary: buses, sensors, channels, outlets, permits. */
+void config_print_summary(const struct config *cfg, FILE *out);
+
+void config_free(struct config *cfg); /* NULL is a no-op */
+
+/* Small lookups used by the daemon and tools; -1 when absent. */
+int config_find_sensor(const struct config *cfg, const char *name);
+int config_find_outlet(const struct config *cfg, const char *id);
+
+const char *config_type_name(enum value_type t);
+const char *config_order_name(enum word_order o);
+const char *config_basis_name(enum basis b);
+
+/* Days since 1970-01-01 of a date (proleptic Gregorian). */
+int64_t config_date_days(struct cfg_date d);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * internal.h - what the config loader's files share: the parse
+ * context that counts errors, "file:line: setting: message" reporting, and
+ * getters that check a setting's type and range as they read it
+ * (get.c). config.c reads the gateway file's acquisition side,
+ * permits.c the permits file and the outlets, sinks.c the
+ * sinks and the -n summary.
+ *
+ * Every getter reports its own error and carries on, so one pass finds all
+ * the mistakes in a file. Getters return 1 when the setting was present and
+ * valid, 0 when absent (the output keeps the caller's default), -1 when an
+ * error was reported. Strings they store are heap copies owned by the config.
+ */
+#ifndef OUTFALL_CONFIG_INTERNAL_H
+#define OUTFALL_CONFIG_INTERNAL_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+
+struct cfg_ctx {
+	FILE *err;        /* where errors and warnings go */
+	const char *file; /* file being read, as given or as resolved */
+	int errors;       /* errors reported so far, over both files */
+	bool nomem;       /* an allocation failed: the load ends in -ENOMEM */
+};
+
+#define CFG_REQUIRED true
+#define CFG_OPTIONAL false
+
+/* Reports at setting at; with member, at at's member of that name, or, when
+ * it is missing, at at's own line under the member's path. */
+void cfg_error(struct cfg_ctx *c, const config_setting_t *at, const char *member,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void cfg_warn(struct cfg_ctx *c, const config_setting_t *at, const char *member,
+	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* strdup that records an allocation failure in c. */
+char *cfg_strdup(struct cfg_ctx *c, const char *s);
+/* calloc of n elements that records a failure; NULL (no error) for n == 0. */
+void *cfg_calloc(struct cfg_ctx *c, size_t n, size_t size);
+
+/* Warns about every member of group g whose name is not in known (NULL-ended). */
+void cfg_check_known(struct cfg_ctx *c, const config_setting_t *g, const char *const known[]);
+
+/* Member name of g; reports it missing when required. */
+const config_setting_t *cfg_member(struct cfg_ctx *c, const config_setting_t *g,
+				   const char *name, bool required);
+/* True when s is a group; reports "expected a group" otherwise. */
+bool cfg_is_group(struct cfg_ctx *c, const config_setting_t *s);
+/* Member name of g that must be a list of groups; NULL when absent or wrong. */
+const config_setting_t *cfg_group_list(struct cfg_ctx *c, const config_setting_t *g,
+				       const char *name, bool required);
+
+/* Number in [lo, hi] stored in an int; the unit ("ms", "" for none) goes in messages. */
+int cfg_int(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool required,
+	    long long lo, long long hi, const char *unit, int *v);
+/* Any finite number; an integer is taken as one. */
+int cfg_float(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool required,
+	      double *v);
+/* Optional number in [lo, hi]; the unit goes in messages. */
+int cfg_float_in(struct cfg_ctx *c, const config_setting_t *g, const char *name, double lo,
+		 double hi, const char *unit, double *v);
+/* Number value of a scalar setting s (an element of an array, say). */
+int cfg_number(struct cfg_ctx *c, const config_setting_t *s, double *v);
+int cfg_bool(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool *v);
+/* Non-empty string; *v is replaced by a copy (the old value freed). */
+int cfg_string(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool required,
+	       char **v);
+/* String that must be one of names (NULL-ended); *v gets its index. what
+ * names the thing for messages: unknown word order "x" (expected a, b or c). */
+int cfg_enum(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool required,
+	     const char *const names[], const char *what, int *v);
+
+/* Checks a bus, sensor or outlet name (or the gateway id) for length and
+ * for characters that would break an MQTT topic level or an InfluxDB tag. */
+bool cfg_name_ok(struct cfg_ctx *c, const config_setting_t *g, const char *member,
+		 const char *name, size_t max);
+
+/* hysteresis_pct, raise_after_s and clear_after_s of g (alerting or a limit). */
+void cfg_debounce(struct cfg_ctx *c, const config_setting_t *g, double *hysteresis_pct,
+		  int *raise_after_s, int *clear_after_s);
+
+/* Index of the first of n structs (stride bytes apart) whose char * at
+ * offset off equals name; -1 when none does or name is NULL. */
+int cfg_find_name(const void *base, size_t n, size_t stride, size_t off, const char *name);
+#define CFG_FIND(arr, n, type, field, name) \
+	cfg_find_name((arr), (n), sizeof(type), offsetof(type, field), (name))
+
+/* Reports string s of setting name when it does not fit cap bytes with its
+ * NUL: alerts and sinks copy such strings into fixed-size fields, and a
+ * legal document's number must never be cut short in them. */
+void cfg_check_fits(struct cfg_ctx *c, const config_setting_t *g, const char *name,
+		    const char *s, size_t cap);
+
+/* s as a config file would spell it inside quotes (\r, \n, \t, \\, \",
+ * \xHH for other control bytes), cut short to fit n bytes; returns buf. */
+const char *cfg_escape(const char *s, char *buf, size_t n);
+
+/* "a string", "an integer", ...: what a setting is, for messages. */
+const char *cfg_type_text(const config_setting_t *s);
+
+/* permits.c: the permits file's root group into cfg->permits, with
+ * template limits filled in; needs cfg->alerting for the limits' defaults.
+ * False when there is no usable permits list to resolve outlets against. */
+bool cfg_permits_parse(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root);
+void cfg_permits_free(struct config *cfg);
+/* Outlets of the gateway file; needs sensors and permits parsed first.
+ * permits_read false: the permits file failed, so do not blame the outlets. */
+void cfg_outlets_parse(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root,
+		       bool permits_read);
+/* sinks.c: sinks of the gateway file; needs the gateway id for MQTT
+ * defaults. */
+void cfg_sinks_parse(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root);
+void cfg_sinks_free(struct config *cfg);
+
+#endif

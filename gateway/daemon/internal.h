@@ -1,0 +1,92 @@
+/*
+ * internal.h - the daemon's state, shared by daemon.c (the loop,
+ * start and stop) and records.c (what goes into the outbox: polls,
+ * alerts, aggregates, self-metrics, and the alert state on disk).
+ */
+#ifndef OUTFALL_DAEMON_INTERNAL_H
+#define OUTFALL_DAEMON_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "acquire.h"
+#include "status.h"
+#include "base/log.h"
+#include "compliance/compliance.h"
+#include "config/config.h"
+#include "outbox/outbox.h"
+#include "sinks/sink.h"
+
+#define DAEMON_MAX_SINKS 2
+#define DAEMON_METRICS_MS 60000   /* self-metrics record to every sink */
+#define DAEMON_TICK_MS 1000       /* compliance tick: periods, timers */
+#define DAEMON_SAVE_RETRY_MS 60000 /* a failed alert-state save is retried */
+#define DAEMON_STATUS_MS 10000    /* status.json for outfallctl status */
+#define DAEMON_STATUS_ALERTS 256  /* open alerts listed in status.json */
+
+struct daemon {
+	const char *path;       /* the gateway file, read again on SIGHUP */
+	struct config *cfg;     /* owned */
+	bool reload;            /* SIGHUP seen */
+	struct acquire *acq;
+	struct compliance *comp;
+	struct outbox *ob;
+	struct sink sinks[DAEMON_MAX_SINKS];
+	const char *sink_names[DAEMON_MAX_SINKS]; /* stable: name the cursor files */
+	int n_sinks;
+	int mqtt;               /* index of the MQTT sink, -1 if none */
+	int sigfd;
+	bool stop;
+	struct rec_alert *events; /* compliance output, compliance_max_events */
+	struct record *tick_recs; /* the same for ticks */
+	int max_events;
+	bool *active_dirty;     /* per outlet: republish alerts/<outlet>/active */
+	char *json;             /* PAYLOAD_MAX bytes for an active set */
+	int64_t started_ms;     /* wall ms of the start, for the status topic */
+	int64_t watchdog_ms;    /* ping interval, 0 when not supervised */
+	int64_t next_watchdog_ms;
+	int64_t next_stats_ms;
+	int64_t next_metrics_ms;
+	int64_t next_tick_ms;
+	int64_t next_save_ms;   /* earliest retry of a failed state save */
+	uint64_t alerts;        /* alert events produced */
+	uint64_t lost_seen;     /* compliance_lost() already logged */
+	bool clock_synced;      /* adjtimex says NTP has set the clock */
+	bool gap_open;          /* a data_gap alert for lost records is raised */
+	struct rec_alert gap;   /* its evidence */
+	struct complaint save_c;
+	struct status_snapshot status; /* what outfallctl status shows */
+	int64_t next_status_ms;
+	struct complaint status_c;
+};
+
+/* acquire_emit_fn: one poll in; telemetry and alert records out. */
+void daemon_on_poll(void *ctx, int sensor_idx, const struct record *r);
+/* Compliance tick, lost-record gaps, self-metrics and state saving, as due. */
+void daemon_records_tick(struct daemon *d, int64_t mono_ms);
+/* The compliance tick now: closed periods and timers into the outbox. */
+void daemon_compliance_step(struct daemon *d, int64_t mono_ms);
+/* Start: the engine with the alert state from data_dir, output arrays. */
+int daemon_records_init(struct daemon *d);
+void daemon_records_fini(struct daemon *d);
+/* Saves the alert state if it changed (force: retry now, at shutdown). */
+void daemon_save_state(struct daemon *d, bool force);
+/* Publishes the retained active-alert set of every outlet marked dirty. */
+void daemon_publish_active(struct daemon *d);
+void daemon_log_stats(struct daemon *d);
+/* The status snapshot for the current config and sinks; and writing it
+ * (stopped: the last one, from a clean shutdown). */
+int daemon_status_init(struct daemon *d);
+void daemon_status_write(struct daemon *d, bool stopped);
+
+/* daemon.c: the outbox and sinks for d->cfg, and taking them down. */
+void daemon_name_sinks(struct daemon *d);
+int daemon_open_outbox(struct daemon *d, int64_t now_ms);
+int daemon_add_sinks(struct daemon *d, int64_t started_wall_ms);
+void daemon_free_sinks(struct daemon *d);
+/* reload.c: SIGHUP. Reads both files again; a valid config is
+ * swapped in, an invalid one is logged (every error, file:line) and the
+ * running one kept. */
+void daemon_reload(struct daemon *d);
+
+#endif
