@@ -54,6 +54,7 @@ if [ $status -eq 0 ] && command -v qemu-aarch64 >/dev/null; then
 	cfg=$(mktemp -d)
 	cp config/outfall.conf.example "$cfg/outfall.conf"
 	cp config/permits.conf.example "$cfg/permits.conf"
+	sed -i 's/CHANGE-ME/site-0001/g' "$cfg/outfall.conf" "$cfg/permits.conf" # placeholders
 	if qemu-aarch64 "$BUILD/outfalld" -n -c "$cfg/outfall.conf" > "$cfg/out" 2>&1; then
 		echo "cross-arm64: under qemu-aarch64: $(tail -n 1 "$cfg/out")"
 	else

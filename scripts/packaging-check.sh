@@ -7,7 +7,8 @@
 #       (systemd-analyze verify and security), the sysusers.d and tmpfiles.d
 #       files (applied to a scratch root), the man pages (groff and man
 #       warnings, options against --help), `outfalld -n` on the installed
-#       examples, and that versions and build dependencies agree.
+#       examples (refused until their placeholders are filled in, then
+#       accepted), and that versions and build dependencies agree.
 #   scripts/packaging-check.sh --deb FILE  the package's files, control
 #       fields and maintainer scripts (dpkg-deb; nothing is installed).
 #
@@ -217,12 +218,35 @@ run_n() {
 		{ cat "$1/out"; return 1; }
 }
 
+# refuses_unedited DIR: outfalld -n on the examples as shipped exits 78 and
+# names each CHANGE-ME placeholder, with what to write and where it comes
+# from; an unedited example must never run as a real gateway.
+refuses_unedited() {
+	local rc=0
+	$RUNNER "$DEST/usr/sbin/outfalld" -n -c "$1/outfall.conf" > "$1/out" 2>&1 || rc=$?
+	if [ "$rc" -ne 78 ] ||
+		! grep -q '^.*outfall.conf:[0-9]*: gateway.id: is still the example.s placeholder "CHANGE-ME": ' "$1/out" ||
+		! grep -q '^.*permits.conf:[0-9]*: permits\[0\].number: is still the example.s placeholder "CHANGE-ME": copy the permit number exactly as printed on the discharge permit' "$1/out"; then
+		echo "exit $rc, want 78 with the placeholder messages:"
+		cat "$1/out"
+		return 1
+	fi
+}
+
+# fill_in DIR: the placeholders filled in, as an installer would.
+fill_in() {
+	sed -i 's/CHANGE-ME/site-0001/g' "$1/outfall.conf" "$1/permits.conf"
+}
+
 check_configs() {
 	local ex="$DEST/usr/share/doc/outfall/examples" cfg="$TMP/cfg" man="$TMP/mancfg"
 	mkdir -p "$cfg" "$man"
 	cp "$ex/outfall.conf.example" "$cfg/outfall.conf"
 	cp "$ex/permits.conf.example" "$cfg/permits.conf"
-	check "examples: outfalld -n accepts them" run_n "$cfg"
+	check "examples: outfalld -n refuses them until the placeholders are filled in" \
+		refuses_unedited "$cfg"
+	fill_in "$cfg"
+	check "examples: outfalld -n accepts them once filled in" run_n "$cfg"
 	# The example in outfall.conf(5), gateway file and permits file.
 	man_text "$DEST/usr/share/man/man5/outfall.conf.5" > "$TMP/conf5.txt"
 	awk '/^ *gateway: [{] id/,/^ *sinks: [{]/' "$TMP/conf5.txt" | sed 's/^ *//' > "$man/outfall.conf"
@@ -313,7 +337,10 @@ check_deb() {
 	cp "$x/usr/share/doc/outfall/examples/outfall.conf.example" "$TMP/debcfg/outfall.conf"
 	cp "$x/usr/share/doc/outfall/examples/permits.conf.example" "$TMP/debcfg/permits.conf"
 	DEST=$x
-	check "deb: its outfalld -n accepts its examples${RUNNER:+ (under $RUNNER)}" \
+	check "deb: its outfalld -n refuses its examples until filled in${RUNNER:+ (under $RUNNER)}" \
+		refuses_unedited "$TMP/debcfg"
+	fill_in "$TMP/debcfg"
+	check "deb: its outfalld -n accepts its examples once filled in${RUNNER:+ (under $RUNNER)}" \
 		run_n "$TMP/debcfg"
 }
 

@@ -1,10 +1,11 @@
 /*
- * config.c - config_load(): reading the libconfig files, and the
- * acquisition side of the gateway file (gateway, alerting, buses, sensors
- * and their channels, Modbus or ASCII, and which sensors may share a bus).
- * Reporting and the typed getters are in get.c;
- * the permits file and outlets in permits.c; sinks and the summary in
- * sinks.c.
+ * config.c - config_load(): loading both files, and the acquisition side
+ * of the gateway file (gateway, alerting, buses, sensors and their
+ * channels, Modbus or ASCII, and which sensors may share a bus).
+ * Reporting and the typed getters are in get.c; reading a file (after a
+ * scan for full-width punctuation) in prescan.c; the permits file and
+ * outlets in permits.c; sinks and the summary in sinks.c; the warnings
+ * about likely mistakes in lint.c, with suggestions from suggest.c.
  *
  * Loading never stops at the first mistake: each check reports its own
  * "file:line: setting: message" and the walk goes on, so an installer on a
@@ -611,34 +612,6 @@ static void parse_sensors(struct cfg_ctx *c, struct config *cfg, const config_se
 
 /* ---- loading ------------------------------------------------------------ */
 
-/* Reads path into lc. A file that cannot be opened is reported at from (the
- * setting naming it) when there is one. */
-static bool read_file(struct cfg_ctx *c, config_t *lc, const char *path,
-		      const config_setting_t *from, const char *member)
-{
-	FILE *f = fopen(path, "re");
-	int ok, e = errno;
-
-	if (!f && from) {
-		cfg_error(c, from, member, "cannot read \"%s\": %s", path, strerror(e));
-		return false;
-	}
-	if (!f) {
-		fprintf(c->err, "%s: cannot read: %s\n", path, strerror(e));
-		c->errors++;
-		return false;
-	}
-	ok = config_read(lc, f);
-	fclose(f);
-	if (!ok) {
-		fprintf(c->err, "%s:%d: syntax error: %s\n",
-			config_error_file(lc) ? config_error_file(lc) : path,
-			config_error_line(lc), config_error_text(lc));
-		c->errors++;
-	}
-	return ok;
-}
-
 static bool load_permits(struct cfg_ctx *c, struct config *cfg, config_t *lc,
 			 const config_setting_t *gw)
 {
@@ -646,7 +619,7 @@ static bool load_permits(struct cfg_ctx *c, struct config *cfg, config_t *lc,
 	bool usable;
 
 	if (!cfg->permits_path ||
-	    !read_file(c, lc, cfg->permits_path, at ? at : gw, at ? NULL : "permits"))
+	    !cfg_read_file(c, lc, cfg->permits_path, at ? at : gw, at ? NULL : "permits"))
 		return false;
 	c->file = cfg->permits_path;
 	usable = cfg_permits_parse(c, cfg, config_root_setting(lc));
@@ -655,7 +628,7 @@ static bool load_permits(struct cfg_ctx *c, struct config *cfg, config_t *lc,
 }
 
 static void parse_gateway_file(struct cfg_ctx *c, struct config *cfg, config_t *gw,
-			       config_t *pm)
+			       config_t *pm, const struct config_opts *opts)
 {
 	const config_setting_t *root = config_root_setting(gw);
 	const config_setting_t *g;
@@ -672,16 +645,26 @@ static void parse_gateway_file(struct cfg_ctx *c, struct config *cfg, config_t *
 	parse_sensors(c, cfg, root);
 	cfg_outlets_parse(c, cfg, root, permits_read);
 	cfg_sinks_parse(c, cfg, root);
+	cfg_lint(c, cfg, root, config_root_setting(pm), opts);
 }
 
 int config_load(const char *path, struct config **out, FILE *err)
 {
+	return config_load_opts(path, NULL, out, err);
+}
+
+int config_load_opts(const char *path, struct config_opts *opts, struct config **out,
+		     FILE *err)
+{
+	struct config_opts none = { .strict = false };
 	struct cfg_ctx c = { .err = err ? err : stderr, .file = path };
 	struct config *cfg;
 	config_t gw, pm;
 
 	if (!path || !out)
 		return -EINVAL;
+	opts = opts ? opts : &none;
+	c.strict = opts->strict;
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
 		return -ENOMEM;
@@ -693,10 +676,12 @@ int config_load(const char *path, struct config **out, FILE *err)
 	cfg->mqtt.tls_verify = true;
 	config_init(&gw);
 	config_init(&pm);
-	if (!c.nomem && read_file(&c, &gw, path, NULL, NULL))
-		parse_gateway_file(&c, cfg, &gw, &pm);
+	cfg->strict = opts->strict;
+	if (!c.nomem && cfg_read_file(&c, &gw, path, NULL, NULL))
+		parse_gateway_file(&c, cfg, &gw, &pm, opts);
 	config_destroy(&pm);
 	config_destroy(&gw);
+	opts->warnings = c.warnings;
 	if (c.nomem || c.errors) {
 		config_free(cfg);
 		return c.nomem ? -ENOMEM : c.errors;

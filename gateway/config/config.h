@@ -246,6 +246,8 @@ struct config {
 	size_t n_permits;
 	struct cfg_mqtt mqtt;
 	struct cfg_influx influx;
+	bool strict;         /* loaded with config_opts.strict: a reload should
+			      * be checked as strictly */
 };
 
 /*
@@ -258,6 +260,28 @@ struct config {
  * if memory ran out, -EINVAL when path or out is NULL.
  */
 int config_load(const char *path, struct config **out, FILE *err);
+
+/* How config_load_opts() loads; all zero (or a NULL pointer) is config_load(). */
+struct config_opts {
+	bool strict;           /* every warning counts as an error (outfalld --strict) */
+	bool has_today;        /* judge permit validity against today below instead
+				* of the wall clock in gateway.timezone (tests) */
+	struct cfg_date today;
+	int warnings;          /* out: warnings reported, errors under strict too */
+};
+
+/*
+ * config_load() with options. Besides the errors, it warns (file:line, on
+ * err) about what is legal but probably a mistake: a limit more than 10x
+ * from its GB/T 31962 grade or outside the instrument range of the channel
+ * that measures it, a register that looks like a manual's 1-based 3xxxx or
+ * 4xxxx number, an unknown setting close to a known one, a permit that is
+ * expired or not yet valid today. Non-ASCII punctuation outside quoted
+ * strings (an input method's full-width quotes, say) and the examples'
+ * "CHANGE-ME" placeholders are always errors. opts may be NULL.
+ */
+int config_load_opts(const char *path, struct config_opts *opts, struct config **out,
+		     FILE *err);
 
 /* Prints the -n summary: buses, sensors, channels, outlets, permits. */
 void config_print_summary(const struct config *cfg, FILE *out);

@@ -91,8 +91,12 @@ void cfg_warn(struct cfg_ctx *c, const config_setting_t *at, const char *member,
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(c, at, member, "warning: ", fmt, ap);
+	report(c, at, member, c->strict ? "warning, an error under --strict: " : "warning: ",
+	       fmt, ap);
 	va_end(ap);
+	c->warnings++;
+	if (c->strict)
+		c->errors++;
 }
 
 char *cfg_strdup(struct cfg_ctx *c, const char *s)
@@ -137,13 +141,22 @@ void cfg_check_known(struct cfg_ctx *c, const config_setting_t *g, const char *c
 {
 	for (int i = 0; g && i < config_setting_length(g); i++) {
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned int)i);
-		const char *name = config_setting_name(m);
+		const char *name = config_setting_name(m), *meant;
 		size_t k = 0;
 
 		while (known[k] && strcmp(known[k], name) != 0)
 			k++;
-		if (!known[k])
+		if (known[k])
+			continue;
+		/* word_oder must not pass quietly as the default abcd */
+		meant = cfg_suggest_name(name, known);
+		if (!meant)
 			cfg_warn(c, m, NULL, "unknown setting");
+		else if (config_setting_get_member(g, meant))
+			cfg_warn(c, m, NULL, "unknown setting, ignored; did you mean %s?", meant);
+		else
+			cfg_warn(c, m, NULL, "unknown setting, ignored; did you mean %s? (%s "
+				 "itself is not set, so it keeps its default)", meant, meant);
 	}
 }
 
@@ -310,6 +323,11 @@ int cfg_string(struct cfg_ctx *c, const config_setting_t *g, const char *name, b
 	}
 	if (!utf8_valid((const unsigned char *)str)) {
 		cfg_error(c, s, NULL, "is not valid UTF-8 (save the file as UTF-8)");
+		return -1;
+	}
+	if (strstr(str, CFG_PLACEHOLDER)) {
+		cfg_error(c, s, NULL, "is still the example's placeholder \"%s\": %s", str,
+			  cfg_placeholder_hint(s));
 		return -1;
 	}
 	copy = cfg_strdup(c, str);

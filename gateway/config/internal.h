@@ -4,7 +4,8 @@
  * getters that check a setting's type and range as they read it
  * (get.c). config.c reads the gateway file's acquisition side,
  * permits.c the permits file and the outlets, sinks.c the
- * sinks and the -n summary.
+ * sinks and the -n summary; prescan.c reads a file, lint.c warns about
+ * likely mistakes, suggest.c says what an unknown name probably meant.
  *
  * Every getter reports its own error and carries on, so one pass finds all
  * the mistakes in a file. Getters return 1 when the setting was present and
@@ -26,8 +27,15 @@ struct cfg_ctx {
 	FILE *err;        /* where errors and warnings go */
 	const char *file; /* file being read, as given or as resolved */
 	int errors;       /* errors reported so far, over both files */
+	int warnings;     /* warnings reported so far (errors too when strict) */
+	bool strict;      /* every warning is an error as well */
 	bool nomem;       /* an allocation failed: the load ends in -ENOMEM */
 };
+
+/* What the shipped examples hold where only the site can know the value:
+ * any string containing it is refused (cfg_string), with a hint saying what
+ * to write and where it comes from (cfg_placeholder_hint). */
+#define CFG_PLACEHOLDER "CHANGE-ME"
 
 #define CFG_REQUIRED true
 #define CFG_OPTIONAL false
@@ -103,6 +111,36 @@ const char *cfg_escape(const char *s, char *buf, size_t n);
 
 /* "a string", "an integer", ...: what a setting is, for messages. */
 const char *cfg_type_text(const config_setting_t *s);
+
+/* prescan.c: reads path into lc. Characters libconfig cannot parse outside
+ * quoted strings (full-width or curly quotes and punctuation from an input
+ * method, a byte order mark) are reported as file:line:column with the
+ * ASCII character to type instead, before libconfig would say only "syntax
+ * error". A file that cannot be opened is reported at from's member when
+ * from is given. False when the file did not parse. */
+bool cfg_read_file(struct cfg_ctx *c, config_t *lc, const char *path,
+		   const config_setting_t *from, const char *member);
+
+/* suggest.c: the known name (from known, NULL-ended) an unknown setting name
+ * was probably meant to be, or NULL when none is close. */
+const char *cfg_suggest_name(const char *name, const char *const known[]);
+/* Reports at g's permit member that no permit is numbered number, naming
+ * the closest number present and the characters that differ. */
+void cfg_permit_not_found(struct cfg_ctx *c, const struct config *cfg,
+			  const config_setting_t *g, const char *number);
+
+/* lint.c: what to write instead of the placeholder in setting s, and where
+ * the value comes from (never NULL). */
+const char *cfg_placeholder_hint(const config_setting_t *s);
+/* The warnings about legal values that are probably mistakes (config_opts);
+ * gw and pm are the roots of both files, cfg as parsed so far, possibly
+ * with errors: every index is checked before use. */
+void cfg_lint(struct cfg_ctx *c, const struct config *cfg, const config_setting_t *gw,
+	      const config_setting_t *pm, const struct config_opts *opts);
+
+/* permits.c: GB/T 31962-2015 Table 1 for param at grade 0..2 (A..C): false
+ * when the table has no row for it; pH alone has a minimum. */
+bool cfg_gbt31962(int param, int grade, bool *has_min, double *min, double *max);
 
 /* permits.c: the permits file's root group into cfg->permits, with
  * template limits filled in; needs cfg->alerting for the limits' defaults.

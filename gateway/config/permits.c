@@ -50,6 +50,20 @@ static const struct gbt_row {
 	{ P_LAS, false, 0, { 20, 20, 10 } },
 };
 
+bool cfg_gbt31962(int param, int grade, bool *has_min, double *min, double *max)
+{
+	for (size_t i = 0; grade >= 0 && grade <= 2 && i < sizeof(gbt31962) / sizeof(gbt31962[0]);
+	     i++) {
+		if (gbt31962[i].param != param)
+			continue;
+		*has_min = gbt31962[i].has_min;
+		*min = gbt31962[i].min;
+		*max = gbt31962[i].max[grade];
+		return true;
+	}
+	return false;
+}
+
 const char *config_basis_name(enum basis b)
 {
 	return b >= BASIS_INSTANT && b <= BASIS_DAILY_MEAN ? bases[b] : "?";
@@ -450,8 +464,7 @@ static void parse_outlet(struct cfg_ctx *c, struct config *cfg, const config_set
 				     permit);
 		/* a permits file that did not load has been reported already */
 		if (o->permit < 0 && permits_read)
-			cfg_error(c, g, "permit", "no permit numbered \"%s\" in %s", permit,
-				  cfg->permits_path);
+			cfg_permit_not_found(c, cfg, g, permit);
 	} else if (r == 0 && kind == OUTLET_SEWAGE) {
 		cfg_error(c, g, "permit", "missing: a sewage outlet needs the number of the "
 			  "permit it discharges under");
