@@ -16,7 +16,7 @@ const char *alert_kind_name(int k)
 	static const char *const names[AK_COUNT] = {
 		"limit_exceeded", "below_minimum", "daily_volume_exceeded",
 		"no_valid_permit", "permit_expiring", "storm_sewage",
-		"sensor_fault", "data_gap",
+		"sensor_fault", "data_gap", "maintenance_overuse",
 	};
 	return k >= 0 && k < AK_COUNT ? names[k] : "?";
 }
@@ -49,4 +49,25 @@ const char *clear_reason_name(int r)
 		"sensor_recovered", "closed_by_operator",
 	};
 	return r >= 0 && r < CR_COUNT ? names[r] : NULL;
+}
+
+const char *maint_event_name(int e)
+{
+	static const char *const names[MEV_COUNT] = { "start", "extend", "end" };
+
+	return e >= 0 && e < MEV_COUNT ? names[e] : "?";
+}
+
+const char *maint_mode_name(int m)
+{
+	static const char *const names[MM_COUNT] = { "maintenance", "calibration" };
+
+	return m >= 0 && m < MM_COUNT ? names[m] : "?";
+}
+
+const char *maint_end_name(int e)
+{
+	static const char *const names[MEND_COUNT] = { NULL, "operator", "expired", "removed" };
+
+	return e >= 0 && e < MEND_COUNT ? names[e] : NULL;
 }

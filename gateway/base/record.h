@@ -89,6 +89,8 @@ enum alert_kind {
 	AK_STORM_SEWAGE,
 	AK_SENSOR_FAULT,
 	AK_DATA_GAP,
+	AK_MAINTENANCE, /* a sensor kept in maintenance too long, or put
+			 * into it too often (DESIGN §5) */
 	AK_COUNT
 };
 
@@ -181,7 +183,38 @@ struct rec_aggregate {
 	struct rec_agg_param params[REC_MAX_VALUES];
 };
 
-enum rec_type { REC_POLL, REC_ALERT, REC_METRICS, REC_AGGREGATE };
+/* A sensor's maintenance or calibration began, was extended (a new
+ * planned end, reason or mode) or ended (DESIGN §5): an event to every
+ * sink, so the mode is never silent. Its readings meanwhile carry
+ * RV_MAINTENANCE or RV_CALIBRATION. */
+enum maint_event { MEV_START, MEV_EXTEND, MEV_END, MEV_COUNT };
+enum maint_mode { MM_MAINTENANCE, MM_CALIBRATION, MM_COUNT };
+enum maint_end { MEND_NONE, MEND_OPERATOR, MEND_EXPIRED, MEND_REMOVED, MEND_COUNT };
+
+struct rec_maint {
+	uint8_t event;          /* enum maint_event */
+	uint8_t mode;           /* enum maint_mode */
+	uint8_t ended_by;       /* enum maint_end: end events only */
+	char outlet[REC_NAME];  /* "" when the sensor belongs to no outlet */
+	char sensor[REC_NAME];
+	int64_t since_ms;       /* wall ms the mode began */
+	int64_t planned_end_ms; /* wall ms it ends by itself */
+	int64_t until_ms;       /* wall ms it ended: end events, else 0 */
+	char note[REC_NOTE];    /* the operator's reason, UTF-8, "" if none */
+};
+
+const char *maint_event_name(int e); /* "start", "extend", "end" */
+const char *maint_mode_name(int m);  /* "maintenance", "calibration" */
+const char *maint_end_name(int e);   /* "operator", "expired", "removed"; NULL none */
+
+enum rec_type { REC_POLL, REC_ALERT, REC_METRICS, REC_AGGREGATE, REC_MAINT };
+
+/* Records that must not be lost to the disk cap and go out before
+ * telemetry: alert events and maintenance events. */
+static inline int rec_is_event(int type)
+{
+	return type == REC_ALERT || type == REC_MAINT;
+}
 
 /* The wall clock was not known to be synchronised when the record was made
  * (a Pi has no RTC: until NTP has set it, timestamps may be far off). */
@@ -197,6 +230,7 @@ struct record {
 		struct rec_alert alert;
 		struct rec_metrics metrics;
 		struct rec_aggregate aggregate;
+		struct rec_maint maint;
 	} u;
 };
 

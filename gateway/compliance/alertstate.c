@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAGIC "OFSTATE1"
+#define MAGIC "OFSTATE2"
+#define MAGIC_V1 "OFSTATE1" /* read, so an upgrade keeps its open alerts */
 #define MAGIC_LEN 8
 #define HEADER_LEN (MAGIC_LEN + 12)
 #define TMP_NAME ALERTSTATE_FILE ".tmp"
@@ -21,13 +23,14 @@
 /* Upper bounds of one encoded entry: fixed fields plus every string at its
  * field's capacity. They size the buffer once, and the decoder uses the
  * smallest possible entry to refuse counts the file cannot hold. */
+#define EXTRA_MIN (5 + 4 + 8 + 4 + 8 + 4 + 2) /* the fields version 2 added */
 #define ALERT_MAX (6 * 2 + ALERTSTATE_KEY + REC_ID + 2 * REC_NAME + REC_PERMIT + REC_HOLDER + \
-		   5 + 4 + 3 * 8 + 3 * 8)
+		   5 + 4 + 3 * 8 + 3 * 8 + EXTRA_MIN + REC_MAX_VALUES + REC_NOTE)
 #define ACC_MAX (2 + ALERTSTATE_KEY + 2 * 8 + 4 + 6 * 8 + 8)
-#define COUNTER_MAX (2 + ALERTSTATE_KEY + 8)
-#define ALERT_MIN (6 * 2 + 5 + 4 + 6 * 8)
+#define COUNTER_MAX (2 + ALERTSTATE_KEY + 8 + 8)
+#define ALERT_MIN_V1 (6 * 2 + 5 + 4 + 6 * 8)
 #define ACC_MIN (2 + 2 * 8 + 4 + 6 * 8 + 8)
-#define COUNTER_MIN (2 + 8)
+#define COUNTER_MIN_V1 (2 + 8)
 
 /* ---- encoding ----------------------------------------------------------- */
 
@@ -69,6 +72,26 @@ static void put_str(struct wbuf *w, const char *s, size_t cap)
 	w->len += n;
 }
 
+/* What version 2 added: the evidence of faults, gaps and expiry. */
+static void put_extra(struct wbuf *w, const struct rec_alert *e)
+{
+	uint8_t n = e->n_params <= REC_MAX_VALUES ? e->n_params : REC_MAX_VALUES;
+
+	put_le(w, e->value_flags, 1);
+	put_le(w, e->reason, 1);
+	put_le(w, e->unhealthy, 1);
+	put_le(w, e->cause, 1);
+	put_le(w, n, 1);
+	for (int i = 0; i < n; i++)
+		put_le(w, e->params[i], 1);
+	put_le(w, (uint32_t)e->polls_missed, 4);
+	put_le(w, (uint64_t)e->last_answer_ms, 8);
+	put_le(w, (uint32_t)e->gap_s, 4);
+	put_f64(w, e->coverage_pct);
+	put_le(w, (uint32_t)e->days_left, 4);
+	put_str(w, e->note, sizeof(e->note));
+}
+
 static void put_alert(struct wbuf *w, const struct alertstate_alert *a)
 {
 	const struct rec_alert *e = &a->ev;
@@ -91,6 +114,7 @@ static void put_alert(struct wbuf *w, const struct alertstate_alert *a)
 	put_le(w, (uint64_t)e->since_ms, 8);
 	put_le(w, (uint64_t)e->until_ms, 8);
 	put_le(w, (uint64_t)a->reminded_day, 8);
+	put_extra(w, e);
 }
 
 static void put_acc(struct wbuf *w, const struct alertstate_acc *a)
@@ -131,6 +155,7 @@ int alertstate_encode(const struct alertstate *st, uint8_t **buf, size_t *len)
 	for (size_t i = 0; i < st->n_counters; i++) {
 		put_str(&w, st->counters[i].key, sizeof(st->counters[i].key));
 		put_f64(&w, st->counters[i].last);
+		put_le(&w, (uint64_t)st->counters[i].wall_ms, 8);
 	}
 	if (!w.bad)
 		put_le(&w, (uint32_t)crc32(0L, w.p, (uInt)w.len), 4);
@@ -151,6 +176,7 @@ struct rbuf {
 	const uint8_t *p;
 	size_t len, off;
 	bool bad;
+	int version;   /* 1 or 2: what the magic said */
 };
 
 static uint64_t get_le(struct rbuf *r, int n)
@@ -191,6 +217,27 @@ static void get_str(struct rbuf *r, char *dst, size_t cap)
 	r->off += n;
 }
 
+static void get_extra(struct rbuf *r, struct rec_alert *e)
+{
+	e->value_flags = (uint8_t)get_le(r, 1);
+	e->reason = (uint8_t)get_le(r, 1);
+	e->unhealthy = (uint8_t)get_le(r, 1);
+	e->cause = (uint8_t)get_le(r, 1);
+	e->n_params = (uint8_t)get_le(r, 1);
+	if (e->n_params > REC_MAX_VALUES) {
+		r->bad = true;
+		e->n_params = 0;
+	}
+	for (int i = 0; i < e->n_params; i++)
+		e->params[i] = (uint8_t)get_le(r, 1);
+	e->polls_missed = (int32_t)(uint32_t)get_le(r, 4);
+	e->last_answer_ms = (int64_t)get_le(r, 8);
+	e->gap_s = (int32_t)(uint32_t)get_le(r, 4);
+	e->coverage_pct = get_f64(r);
+	e->days_left = (int32_t)(uint32_t)get_le(r, 4);
+	get_str(r, e->note, sizeof(e->note));
+}
+
 static void get_alert(struct rbuf *r, struct alertstate_alert *a)
 {
 	struct rec_alert *e = &a->ev;
@@ -213,6 +260,10 @@ static void get_alert(struct rbuf *r, struct alertstate_alert *a)
 	e->since_ms = (int64_t)get_le(r, 8);
 	e->until_ms = (int64_t)get_le(r, 8);
 	a->reminded_day = (int64_t)get_le(r, 8);
+	if (r->version >= 2)
+		get_extra(r, e);
+	else
+		e->coverage_pct = NAN;
 }
 
 static void get_acc(struct rbuf *r, struct alertstate_acc *a)
@@ -235,8 +286,10 @@ static int alloc_arrays(struct rbuf *r, struct alertstate *st, uint32_t na, uint
 			uint32_t nk)
 {
 	size_t left = r->len - r->off;
+	uint64_t alert_min = ALERT_MIN_V1 + (r->version >= 2 ? EXTRA_MIN : 0);
+	uint64_t counter_min = COUNTER_MIN_V1 + (r->version >= 2 ? 8 : 0);
 
-	if ((uint64_t)na * ALERT_MIN + (uint64_t)nc * ACC_MIN + (uint64_t)nk * COUNTER_MIN > left)
+	if ((uint64_t)na * alert_min + (uint64_t)nc * ACC_MIN + (uint64_t)nk * counter_min > left)
 		return -EBADMSG;
 	st->alerts = na ? calloc(na, sizeof(*st->alerts)) : NULL;
 	st->accs = nc ? calloc(nc, sizeof(*st->accs)) : NULL;
@@ -255,12 +308,20 @@ int alertstate_decode(const uint8_t *buf, size_t len, struct alertstate *st)
 	uint32_t na, nc, nk;
 	int rc;
 
-	if (len < HEADER_LEN + 4 || memcmp(buf, MAGIC, MAGIC_LEN) != 0)
+	int version;
+
+	if (len < HEADER_LEN + 4)
+		return -EBADMSG;
+	if (memcmp(buf, MAGIC, MAGIC_LEN) == 0)
+		version = 2;
+	else if (memcmp(buf, MAGIC_V1, MAGIC_LEN) == 0)
+		version = 1;
+	else
 		return -EBADMSG;
 	r.off = len - 4;
 	if ((uint32_t)get_le(&r, 4) != (uint32_t)crc32(0L, buf, (uInt)(len - 4)))
 		return -EBADMSG;
-	r = (struct rbuf){ .p = buf, .len = len - 4, .off = MAGIC_LEN };
+	r = (struct rbuf){ .p = buf, .len = len - 4, .off = MAGIC_LEN, .version = version };
 	na = (uint32_t)get_le(&r, 4);
 	nc = (uint32_t)get_le(&r, 4);
 	nk = (uint32_t)get_le(&r, 4);
@@ -272,6 +333,7 @@ int alertstate_decode(const uint8_t *buf, size_t len, struct alertstate *st)
 	for (size_t i = 0; rc == 0 && i < st->n_counters; i++) {
 		get_str(&r, st->counters[i].key, sizeof(st->counters[i].key));
 		st->counters[i].last = get_f64(&r);
+		st->counters[i].wall_ms = version >= 2 ? (int64_t)get_le(&r, 8) : 0;
 	}
 	if (rc == 0 && (r.bad || r.off != r.len))
 		rc = -EBADMSG;

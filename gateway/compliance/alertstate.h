@@ -12,16 +12,20 @@
  * changed config picks up what still applies.
  *
  * File "alerts.state", little-endian binary:
- *   "OFSTATE1"                          magic and format version
+ *   "OFSTATE2"                          magic and format version
  *   u32 n_alerts, u32 n_accs, u32 n_counters
  *   n_alerts x alert, n_accs x acc, n_counters x counter
  *   u32 CRC-32 (zlib) of every byte before it
  * Strings are u16 length + bytes (no NUL); doubles IEEE 754 as u64. An
  * alert is key, id, state u8, kind u8, param u8, basis u8, sensor_health u8,
  * window_min i32, outlet, sensor, permit, holder, limit, value, peak,
- * since_ms i64, until_ms i64, reminded_day i64. An acc is key, start_ms,
- * end_ms, n u32, sum, min, max, wsum, wvsum, cou, covered_ms i64. A counter
- * is key, last.
+ * since_ms i64, until_ms i64, reminded_day i64, value_flags u8, reason u8,
+ * unhealthy u8, cause u8, n_params u8, n_params x param u8, polls_missed
+ * i32, last_answer_ms i64, gap_s i32, coverage_pct, days_left i32, note. An
+ * acc is key, start_ms, end_ms, n u32, sum, min, max, wsum, wvsum, cou,
+ * covered_ms i64. A counter is key, last, wall_ms i64. A version 1 file
+ * ("OFSTATE1": alerts end at reminded_day, counters at last) is read too,
+ * so an upgrade keeps its open alerts; saving always writes version 2.
  *
  * Saving writes "alerts.state.tmp", fsyncs it, renames it over the file
  * and fsyncs the directory: after a crash at any point the old state or the
@@ -58,6 +62,8 @@ struct alertstate_acc {
 struct alertstate_counter {
 	char key[ALERTSTATE_KEY]; /* "<sensor>|<param>" */
 	double last;
+	int64_t wall_ms;          /* when last was read, 0 unknown: the next
+				   * step is judged over the time since */
 };
 
 /* Arrays owned by the struct (alertstate_clear frees them). */

@@ -1,9 +1,9 @@
 /*
  * eval.c - judging one poll (see compliance_poll in
- * compliance.h): the sensor's answer, each value's health, then for good
- * values the statistics and every rule that reads them. Work is bounded by
- * the sensor's channels and the rules on their parameters; nothing is
- * allocated.
+ * compliance.h): the sensor's answer, each value's plausibility and health
+ * (fault.c), then for good values the statistics and every rule that reads
+ * them, and last the sensor's fault rules. Work is bounded by the sensor's
+ * channels and the rules on their parameters; nothing is allocated.
  */
 #include "internal.h"
 
@@ -21,9 +21,13 @@ static void judge_response(struct compliance *c, int s, const struct rec_poll *p
 	for (int k = 0; k < poll->n && silent; k++)
 		silent = poll->values[k].quality == Q_NO_RESPONSE;
 	x->streak = silent ? x->streak + 1 : 0;
+	if (!silent) {
+		x->last_answer_wall = em->wall_ms;
+		x->answered += x->answered < DISTRUST_READINGS;
+	}
 	if (x->r_noresp >= 0)
 		rule_judge(c, x->r_noresp, em, x->streak >= c->cfg->alerting.no_response_polls,
-			   x->streak == 0, x->streak, silent ? Q_NO_RESPONSE : Q_OK, s);
+			   x->streak == 0, NAN, silent ? Q_NO_RESPONSE : Q_OK, s);
 }
 
 static void judge_crc(struct compliance *c, int s, const struct compliance_poll *p,
@@ -35,48 +39,28 @@ static void judge_crc(struct compliance *c, int s, const struct compliance_poll 
 	crcwin_add(&x->crc, p->requests, p->crc_errors);
 	if (x->r_crc < 0 || !crcwin_pct(&x->crc, &pct))
 		return;
+	/* the share is no value in a parameter's unit: the cause says it */
 	rule_judge(c, x->r_crc, em, pct > c->rules[x->r_crc].limit,
-		   rule_inside(&c->rules[x->r_crc], pct), pct, Q_OK, s);
+		   rule_inside(&c->rules[x->r_crc], pct), NAN, Q_OK, s);
 }
 
-/* Range and NaN checks; true when the value is good. A NaN claiming to be
- * ok is taken as invalid: unknown is never fine. */
-static bool judge_quality(struct compliance *c, struct cp_chan *ch, const struct rec_value *v,
-			  struct cp_emit *em)
-{
-	int q = v->quality == Q_OK && !isfinite(v->v) ? Q_INVALID : v->quality;
-
-	ch->last_q = (uint8_t)q;
-	if (q == Q_NO_RESPONSE)
-		return false; /* the sensor's rule speaks for it */
-	rule_judge(c, ch->r_invalid, em, q == Q_INVALID, q != Q_INVALID, NAN, q, ch->sensor);
-	if (ch->r_range >= 0) {
-		struct cp_rule *r = &c->rules[ch->r_range];
-
-		if (q == Q_OUT_OF_RANGE && !r->raised)
-			r->limit = v->v > ch->cfg->range_max ? ch->cfg->range_max : ch->cfg->range_min;
-		rule_judge(c, ch->r_range, em, q == Q_OUT_OF_RANGE, q == Q_OK,
-			   q == Q_INVALID ? NAN : v->v, q, ch->sensor);
-	}
-	return q == Q_OK;
-}
-
-/* True while the channel is flagged flat: its readings are then kept out
- * of statistics and limits like any other fault. */
-static bool judge_flat(struct compliance *c, struct cp_chan *ch, double v, struct cp_emit *em)
+/* True once the channel has read the same for flatline_s: from then on
+ * its readings are kept out of statistics and limits like any other
+ * fault's, until the value moves. */
+static bool judge_flat(struct cp_chan *ch, const struct rec_value *v, int64_t mono_ms)
 {
 	bool cond;
 
-	if (ch->r_flat < 0)
+	if (ch->flatline_ms <= 0)
 		return false;
-	if (!ch->has_flat || v != ch->flat_v) {
+	if (!ch->has_flat || v->v != ch->flat_v) {
 		ch->has_flat = true;
-		ch->flat_v = v;
-		ch->flat_since_mono = em->mono_ms;
+		ch->flat_v = v->v;
+		ch->flat_since_mono = mono_ms;
 	}
-	cond = em->mono_ms - ch->flat_since_mono >= ch->flatline_ms;
-	rule_judge(c, ch->r_flat, em, cond, !cond, v, Q_OK, ch->sensor);
-	return c->rules[ch->r_flat].raised;
+	cond = mono_ms - ch->flat_since_mono >= ch->flatline_ms;
+	chan_flag(ch, CB_FLAT, cond, v);
+	return cond;
 }
 
 static bool permit_valid(struct compliance *c, const struct cp_outlet *o, int64_t wall_ms,
@@ -117,18 +101,35 @@ static void add_volume(struct compliance *c, int o, double m3, int s, struct cp_
 }
 
 /* A counter reading: its step is the volume; backwards is a fault. */
-static double counter_volume(struct compliance *c, struct cp_chan *ch, double v,
-			     struct cp_emit *em)
+static double counter_volume(struct cp_chan *ch, const struct rec_value *v)
 {
-	double prev = ch->counter.last, delta;
-	bool had = ch->counter.has;
-	enum counter_step st = counter_step(&ch->counter, v, ch->modulus, &delta);
+	double delta;
+	enum counter_step st = counter_step(&ch->counter, v->v, ch->modulus, &delta);
 
-	if (st == CNT_BACKWARDS && !c->rules[ch->r_counter].raised)
-		c->rules[ch->r_counter].limit = had ? prev : NAN;
-	rule_judge(c, ch->r_counter, em, st == CNT_BACKWARDS, st != CNT_BACKWARDS, v, Q_OK,
-		   ch->sensor);
+	chan_flag(ch, CB_BACKWARDS, st == CNT_BACKWARDS, v);
 	return delta;
+}
+
+/*
+ * Where a counter reading leaves the counter: each finite reading in the
+ * parameter's bounds is what the next step is judged from; after a jump
+ * the volume starts again from the next reading believed (the step across
+ * it is not counted); a reading kept out for doubt only moves that base.
+ */
+static void note_counter(struct cp_chan *ch, const struct rec_value *v, enum plausibility why,
+			 const struct cp_emit *em)
+{
+	if (ch->cfg->param != P_VOLUME_TOTAL || v->quality == Q_NO_RESPONSE ||
+	    (why != PL_OK && why != PL_JUMP))
+		return;
+	ch->seen = ch->seen_has_mono = true;
+	ch->seen_v = v->v;
+	ch->seen_mono = em->mono_ms;
+	ch->seen_wall = em->wall_ms;
+	if (why == PL_JUMP)
+		ch->counter.has = false;
+	else if (v->quality == Q_OK && ch->distrust > 0 && !ch->counter.has)
+		counter_step(&ch->counter, v->v, ch->modulus, &(double){ 0 });
 }
 
 static void add_to_periods(struct cp_ostat *st, double v, double w, int64_t covered,
@@ -141,12 +142,12 @@ static void add_to_periods(struct cp_ostat *st, double v, double w, int64_t cove
 /* The reading into the outlet's statistics, with its weight and amount:
  * flow integrates to m3 (unless a counter says it better), a concentration
  * weighs by the water it stands for and adds its load in kg. */
-static void add_stats(struct compliance *c, struct cp_chan *ch, double v, int64_t covered,
-		      struct cp_emit *em)
+static void add_stats(struct compliance *c, struct cp_chan *ch, const struct rec_value *val,
+		      int64_t covered, struct cp_emit *em)
 {
 	struct cp_ostat *st = &c->ostats[ch->ostat];
 	struct cp_outlet *out = &c->outlets[ch->outlet];
-	double w = NAN, amount = NAN, hours = (double)covered / MS_PER_HOUR;
+	double v = val->v, w = NAN, amount = NAN, hours = (double)covered / MS_PER_HOUR;
 
 	if (st->param == P_FLOW) {
 		if (out->vol_ostat < 0) {
@@ -157,7 +158,7 @@ static void add_stats(struct compliance *c, struct cp_chan *ch, double v, int64_
 		out->flow_m3h = v;
 		out->flow_mono = em->mono_ms;
 	} else if (st->param == P_VOLUME_TOTAL) {
-		amount = counter_volume(c, ch, v, em);
+		amount = counter_volume(ch, val);
 		for (int p = 0; out->flow_ostat >= 0 && p < AGG_COUNT; p++)
 			acc_add_cou(&c->ostats[out->flow_ostat].acc[p], amount);
 		add_volume(c, ch->outlet, amount, ch->sensor, em);
@@ -183,6 +184,7 @@ static void judge_rolls(struct compliance *c, struct cp_ostat *st, double v, int
 		cov = roll_coverage(&rl->r) * 100.0;
 		mean = roll_mean(&rl->r);
 		enough = cov >= c->cfg->alerting.coverage_pct;
+		em->span_ms = rl->window_min * 60000LL;
 		if (enough || roll_established(&rl->r, em->mono_ms))
 			rule_judge(c, rl->r_nodata, em, !enough, enough, cov, Q_OK, s);
 		for (int ri = st->first_rule; enough && ri < st->first_rule + st->n_rule; ri++) {
@@ -195,11 +197,15 @@ static void judge_rolls(struct compliance *c, struct cp_ostat *st, double v, int
 	}
 }
 
-static void judge_reading(struct compliance *c, struct cp_chan *ch, double v, int64_t covered,
-			  struct cp_emit *em)
+/* The reading's own precision goes with it into the evidence; a mean has
+ * none. */
+static void judge_reading(struct compliance *c, struct cp_chan *ch, const struct rec_value *val,
+			  int64_t covered, struct cp_emit *em)
 {
 	struct cp_ostat *st = &c->ostats[ch->ostat];
+	double v = val->v;
 
+	em->vflags = val->flags & RV_F32;
 	for (int ri = st->first_rule; ri < st->first_rule + st->n_rule; ri++) {
 		const struct cp_rule *r = &c->rules[ri];
 
@@ -207,17 +213,23 @@ static void judge_reading(struct compliance *c, struct cp_chan *ch, double v, in
 			rule_judge(c, ri, em, rule_beyond(r, v), rule_inside(r, v), v, Q_OK,
 				   ch->sensor);
 	}
+	em->vflags = 0;
 	judge_rolls(c, st, v, covered, ch->sensor, em);
 	if (st->param == P_FLOW)
 		judge_flow(c, ch->outlet, v, ch->sensor, em);
 }
 
+/* One value, its plausibility why already judged: health first; only a
+ * good reading goes on into the statistics and the rules. */
 static void eval_value(struct compliance *c, struct cp_chan *ch, const struct rec_value *val,
-		       struct cp_emit *em)
+		       enum plausibility why, struct cp_emit *em)
 {
+	struct rec_value v = *val;
 	int64_t covered;
 
-	if (!judge_quality(c, ch, val, em))
+	mark_value(&v, why);
+	note_counter(ch, &v, why, em);
+	if (!judge_health(c, ch, &v, why))
 		return;
 	/* what this reading stands for: back to the last good one, at most a
 	 * gap's worth (the first after a start: one poll interval) */
@@ -229,10 +241,40 @@ static void eval_value(struct compliance *c, struct cp_chan *ch, const struct re
 	ch->has_ok = true;
 	ch->last_ok_mono = em->mono_ms;
 	rule_judge(c, ch->r_gap, em, false, true, 0, Q_OK, ch->sensor);
-	if (judge_flat(c, ch, val->v, em) || ch->ostat < 0)
+	if (judge_flat(ch, &v, em->mono_ms)) {
+		mark_unhealthy(c, ch);
 		return;
-	add_stats(c, ch, val->v, covered, em);
-	judge_reading(c, ch, val->v, covered, em);
+	}
+	if (ch->ostat < 0)
+		return;
+	add_stats(c, ch, &v, covered, em);
+	judge_reading(c, ch, &v, covered, em);
+}
+
+/* The poll's values in the order given, each with its channel (-1 none)
+ * and plausibility; judged all first so a sensor's first polls can cast
+ * doubt on all its channels before any is used. */
+static void eval_values(struct compliance *c, int s, const struct rec_poll *poll,
+			struct cp_emit *em)
+{
+	const struct cp_sensor *x = &c->sensors[s];
+	enum plausibility why[REC_MAX_VALUES];
+	int chan[REC_MAX_VALUES], n = poll->n < REC_MAX_VALUES ? poll->n : REC_MAX_VALUES;
+
+	for (int k = 0; k < n; k++) {
+		const struct rec_value *v = &poll->values[k];
+
+		chan[k] = v->param < P_COUNT ? x->chan_of_param[v->param] : -1;
+		why[k] = chan[k] < 0 ? PL_OK
+				     : screen_value(c, &c->chans[x->first_chan + chan[k]], v,
+						    em->mono_ms, em->wall_ms);
+	}
+	doubt_sensor(c, s, why, n);
+	for (int k = 0; k < n; k++)
+		if (chan[k] >= 0)
+			eval_value(c, &c->chans[x->first_chan + chan[k]], &poll->values[k], why[k],
+				   em);
+	judge_faults(c, s, em);
 }
 
 int compliance_poll(struct compliance *c, int sensor_idx, const struct compliance_poll *p,
@@ -251,16 +293,14 @@ int compliance_poll(struct compliance *c, int sensor_idx, const struct complianc
 	em.mono_ms = p->mono_ms;
 	note_mono(c, p->mono_ms);
 	outlet_advance(c, x->outlet, &em);
+	if (maint_poll(c, sensor_idx, p)) { /* kept and flagged, not judged */
+		c->events_lost += (uint64_t)em.lost;
+		return em.an;
+	}
 	judge_response(c, sensor_idx, poll, &em);
 	if (p->has_counters)
 		judge_crc(c, sensor_idx, p, &em);
-	for (int k = 0; k < poll->n && k < REC_MAX_VALUES; k++) {
-		const struct rec_value *v = &poll->values[k];
-		int i = v->param < P_COUNT ? x->chan_of_param[v->param] : -1;
-
-		if (i >= 0)
-			eval_value(c, &c->chans[x->first_chan + i], v, &em);
-	}
+	eval_values(c, sensor_idx, poll, &em);
 	c->events_lost += (uint64_t)em.lost;
 	return em.an;
 }

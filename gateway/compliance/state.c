@@ -99,6 +99,9 @@ static void export_counters(const struct compliance *c, struct alertstate *st)
 		    !counter_key(c, &c->chans[i], k->key, sizeof(k->key)))
 			continue;
 		k->last = c->chans[i].counter.last;
+		/* when it was read, if that is the last reading seen */
+		if (c->chans[i].seen && c->chans[i].seen_v == k->last)
+			k->wall_ms = c->chans[i].seen_wall;
 		st->n_counters++;
 	}
 }
@@ -146,15 +149,52 @@ static const struct alertstate_acc *find_acc(const struct alertstate *st, const 
 	return NULL;
 }
 
-static int add_orphan(struct compliance *c, const struct rec_alert *ev)
+static int add_orphan(struct compliance *c, const struct rec_alert *ev, int reason)
 {
 	struct cp_orphan *p = realloc(c->orphans, (size_t)(c->n_orphans + 1) * sizeof(*p));
 
 	if (!p)
 		return -ENOMEM;
 	c->orphans = p;
-	c->orphans[c->n_orphans++].ev = *ev;
+	c->orphans[c->n_orphans].ev = *ev;
+	c->orphans[c->n_orphans++].reason = (uint8_t)reason;
 	return 0;
+}
+
+/* Why an alert whose rule is gone is cleared: the outlet has another
+ * permit now (or none, or is gone), or its permit's rules changed. A
+ * sensor's fault or gap whose rule went with a configuration change gets
+ * limit_changed too, and a note saying so. */
+static int orphan_reason(const struct compliance *c, struct rec_alert *ev)
+{
+	int o = config_find_outlet(c->cfg, ev->outlet);
+	const struct cfg_permit *p = o >= 0 ? c->outlets[o].permit : NULL;
+
+	if (!kind_has_limit(ev->kind) && ev->kind != AK_PERMIT_EXPIRING &&
+	    !(ev->kind == AK_DATA_GAP && ev->basis != BASIS_INSTANT)) {
+		snprintf(ev->note, sizeof(ev->note), "%s",
+			 "its rule is gone from the configuration");
+		return CR_LIMIT_CHANGED;
+	}
+	if (!p || strcmp(p->number, ev->permit) != 0)
+		return CR_PERMIT_REPLACED;
+	return CR_LIMIT_CHANGED;
+}
+
+/* A permit limit restored against a rule that now has another value: the
+ * alert was about the old one. */
+static bool limit_moved(const struct cp_rule *r, const struct rec_alert *ev)
+{
+	switch (r->type) {
+	case RT_LIMIT:
+	case RT_VOLUME:
+	case RT_NO_PERMIT:
+	case RT_STORM_FLOW:
+	case RT_STORM_SIG:
+		return !isnan(ev->limit) && ev->limit != r->limit;
+	default:
+		return false;
+	}
 }
 
 static int restore_alerts(struct compliance *c, const struct alertstate *st)
@@ -162,9 +202,15 @@ static int restore_alerts(struct compliance *c, const struct alertstate *st)
 	for (size_t i = 0; i < st->n_alerts; i++) {
 		const struct alertstate_alert *a = &st->alerts[i];
 		int ri = find_rule(c, a->key);
+		struct rec_alert ev = a->ev;
 
 		if (ri < 0 || c->rules[ri].raised) {
-			if (add_orphan(c, &a->ev) < 0)
+			if (add_orphan(c, &ev, orphan_reason(c, &ev)) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (limit_moved(&c->rules[ri], &a->ev)) {
+			if (add_orphan(c, &a->ev, CR_LIMIT_CHANGED) < 0)
 				return -ENOMEM;
 			continue;
 		}
@@ -220,13 +266,18 @@ static void restore_counters(struct compliance *c, const struct alertstate *st)
 	for (int i = 0; i < c->n_chans; i++) {
 		struct cp_chan *ch = &c->chans[i];
 
-		if (ch->r_counter < 0 || !counter_key(c, ch, key, sizeof(key)))
+		if (ch->cfg->param != P_VOLUME_TOTAL || !counter_key(c, ch, key, sizeof(key)))
 			continue;
 		for (size_t j = 0; j < st->n_counters; j++) {
 			if (strcmp(st->counters[j].key, key) != 0 || !isfinite(st->counters[j].last))
 				continue;
 			ch->counter.has = true;
 			ch->counter.last = st->counters[j].last;
+			/* the next step is judged over the time since (if known) */
+			ch->seen = st->counters[j].wall_ms > 0;
+			ch->seen_has_mono = false;
+			ch->seen_v = st->counters[j].last;
+			ch->seen_wall = st->counters[j].wall_ms;
 		}
 	}
 }
@@ -253,9 +304,13 @@ int compliance_reload(struct compliance **cp, const struct config *cfg, int64_t 
 
 	if (rc == 0)
 		rc = compliance_restore(fresh, &st, wall_ms);
+	if (rc == 0)
+		rc = maint_carry(fresh, old);
+	if (rc == 0)
+		rc = compliance_carry(fresh, old); /* carry.c: windows, timers, minute */
 	/* clears the old engine had not handed out yet go with it */
 	for (int i = 0; rc == 0 && i < old->n_orphans; i++)
-		rc = add_orphan(fresh, &old->orphans[i].ev);
+		rc = add_orphan(fresh, &old->orphans[i].ev, old->orphans[i].reason);
 	alertstate_clear(&st);
 	if (rc < 0) {
 		compliance_free(fresh);

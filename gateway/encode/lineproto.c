@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
+#include "base/numfmt.h"
 #include "base/param.h"
 #include "config/config.h"
+#include "internal.h"
 
 /* Where a string lands decides which characters must be escaped. */
 enum lp_ctx {
@@ -213,16 +216,26 @@ static void lp_put_num(struct lp_point *p, const char *tmp, int n, size_t cap)
 	lp_put(p, tmp, (size_t)n);
 }
 
-/* %.10g keeps every digit a sensor delivers; assumes the "C" numeric
- * locale (the daemon never calls setlocale). */
-void lp_field_float(struct lp_point *p, const char *key, double v)
+/* At the precision rv_flags give (base/numfmt.h): never a decimal comma. */
+void lp_field_value(struct lp_point *p, const char *key, double v, unsigned rv_flags)
 {
-	char tmp[32];
+	char tmp[NUMFMT_MAX];
 
 	if (p->err || !isfinite(v))
 		return;
 	lp_field_key(p, key);
-	lp_put_num(p, tmp, snprintf(tmp, sizeof(tmp), "%.10g", v), sizeof(tmp));
+	lp_put(p, tmp, numfmt_value(tmp, v, rv_flags));
+}
+
+void lp_field_float(struct lp_point *p, const char *key, double v)
+{
+	lp_field_value(p, key, v, 0);
+}
+
+void lp_field_bool(struct lp_point *p, const char *key, bool v)
+{
+	lp_field_key(p, key);
+	lp_put(p, v ? "true" : "false", v ? 4 : 5);
 }
 
 void lp_field_int(struct lp_point *p, const char *key, int64_t v)
@@ -276,30 +289,116 @@ static int lp_reading(struct lp_buf *buf, const char *gateway, const struct reco
 	/* Other qualities carry no usable value: leaving value= out keeps the
 	 * gap visible in InfluxDB while q and seq say why. */
 	if (v->quality == Q_OK || v->quality == Q_OUT_OF_RANGE)
-		lp_field_float(&p, "value", v->v);
+		lp_field_value(&p, "value", v->v, v->flags);
 	lp_field_str(&p, "q", quality_name(v->quality));
+	if (v->flags & RV_IMPLAUSIBLE)
+		lp_field_str(&p, "cause", "implausible");
+	if (v->flags & (RV_MAINTENANCE | RV_CALIBRATION))
+		lp_field_str(&p, "flag", v->flags & RV_CALIBRATION ? "C" : "M");
 	lp_field_int(&p, "seq", (int64_t)r->seq);
 	if (r->flags & REC_F_CLOCK_UNSYNCED)
 		lp_field_str(&p, "clock", "unsynced");
 	return lp_end(&p, r->ts_ms);
 }
 
+/* A wall-clock time as an RFC 3339 string field (as in the MQTT event). */
+static void lp_field_time(struct lp_point *p, const char *key, int64_t wall_ms)
+{
+	char ts[CLOCK_RFC3339_LEN + 8];
+
+	clock_rfc3339(wall_ms, ts, sizeof(ts));
+	if (ts[0])
+		lp_field_str(p, key, ts);
+}
+
+/* The parameters a sensor_fault affects, comma-separated: line protocol
+ * has no lists. */
+static void lp_field_params(struct lp_point *p, const struct rec_alert *a)
+{
+	char list[REC_MAX_VALUES * 16];
+	size_t len = 0;
+
+	for (int i = 0; i < a->n_params && i < REC_MAX_VALUES; i++) {
+		const char *name = param_name(a->params[i]);
+		size_t n = strlen(name);
+
+		if (len + n + 2 > sizeof(list))
+			break; /* cannot happen: names are shorter than 15 bytes */
+		if (i)
+			list[len++] = ',';
+		memcpy(list + len, name, n);
+		len += n;
+	}
+	lp_field_str_n(p, "parameters", list, len);
+}
+
+/* The fields of the kinds that are not about a limit (DESIGN §5). */
+static void lp_alert_own(struct lp_point *p, const struct rec_alert *a,
+			 const struct enc_evidence *ev)
+{
+	if (ev->fault) {
+		if (fault_cause_name(a->cause))
+			lp_field_str(p, "cause", fault_cause_name(a->cause));
+		lp_field_params(p, a);
+		lp_field_int(p, "polls_missed", a->polls_missed);
+		if (a->last_answer_ms)
+			lp_field_time(p, "last_answer", a->last_answer_ms);
+	}
+	if (ev->gap) {
+		lp_field_int(p, "gap_s", a->gap_s);
+		lp_field_float(p, "coverage", enc_alert_coverage(a));
+	}
+	if (ev->expiry)
+		lp_field_int(p, "days_left", a->days_left);
+}
+
+/*
+ * outfall_alert: the fields of the MQTT event (payload.h) that have a
+ * value, as line protocol has no null. The rule tag is the basis of a
+ * permit limit, or a sensor_fault's cause; sensor is a tag so that two
+ * sensors of one outlet failing in the same second stay two points.
+ */
 static int lp_alert(struct lp_buf *buf, const char *gateway, const struct record *r)
 {
 	const struct rec_alert *a = &r->u.alert;
+	struct enc_evidence ev;
 	struct lp_point p;
 
+	enc_evidence(a, &ev);
 	lp_begin(&p, buf, "outfall_alert");
 	lp_tag(&p, "gateway", gateway);
 	LP_TAG_FIELD(&p, "outlet", a->outlet);
-	lp_tag(&p, "parameter", param_name(a->param));
+	if (ev.param)
+		lp_tag(&p, "parameter", param_name(a->param));
 	lp_tag(&p, "kind", alert_kind_name(a->kind));
-	lp_tag(&p, "rule", lp_basis_name(a->basis));
+	if (ev.permit)
+		lp_tag(&p, "rule", lp_basis_name(a->basis));
+	else if (ev.fault)
+		lp_tag(&p, "rule", fault_cause_name(a->cause));
+	LP_TAG_FIELD(&p, "sensor", a->sensor);
 	lp_field_str(&p, "state", alert_state_name(a->state));
-	lp_field_float(&p, "value", a->value);
-	lp_field_float(&p, "limit", a->limit);
-	lp_field_float(&p, "peak", a->peak);
+	if (ev.value)
+		lp_field_value(&p, "value", a->value, a->value_flags);
+	if (ev.limit)
+		lp_field_float(&p, "limit", a->limit);
+	if (ev.value)
+		lp_field_value(&p, "peak", a->peak, a->value_flags);
+	if (ev.permit)
+		lp_field_float(&p, "ratio", enc_alert_ratio(a));
+	lp_alert_own(&p, a, &ev);
 	lp_field_str_n(&p, "permit", a->permit, strnlen(a->permit, sizeof(a->permit)));
+	lp_field_str_n(&p, "holder", a->holder, strnlen(a->holder, sizeof(a->holder)));
+	lp_field_time(&p, "since", a->since_ms);
+	if (a->state == ALERT_CLEARED) {
+		lp_field_time(&p, "until", enc_alert_until_ms(a, r->ts_ms));
+		lp_field_int(&p, "duration_s", enc_alert_duration_s(a, r->ts_ms));
+		if (clear_reason_name(a->reason))
+			lp_field_str(&p, "reason", clear_reason_name(a->reason));
+	}
+	if (enc_alert_has_note(a))
+		lp_field_str_n(&p, "note", a->note, strnlen(a->note, sizeof(a->note)));
+	lp_field_str(&p, "sensor_health", quality_name(a->sensor_health));
+	lp_field_bool(&p, "sensor_unhealthy", a->unhealthy != 0);
 	lp_field_str_n(&p, "id", a->id, strnlen(a->id, sizeof(a->id)));
 	lp_field_int(&p, "seq", (int64_t)r->seq);
 	return lp_end(&p, r->ts_ms);
@@ -374,6 +473,32 @@ static int lp_aggregate(struct lp_buf *buf, const char *gateway, const struct re
 	return lp_end(&p, r->ts_ms);
 }
 
+/* A maintenance event: outfall_maintenance,gateway,outlet,sensor,event,mode
+ * flag="M"|"C",reason,since,planned_end[,until,ended_by],seq. */
+static int lp_maint(struct lp_buf *buf, const char *gateway, const struct record *r)
+{
+	const struct rec_maint *m = &r->u.maint;
+	struct lp_point p;
+
+	lp_begin(&p, buf, "outfall_maintenance");
+	lp_tag(&p, "gateway", gateway);
+	LP_TAG_FIELD(&p, "outlet", m->outlet);
+	LP_TAG_FIELD(&p, "sensor", m->sensor);
+	lp_tag(&p, "event", maint_event_name(m->event));
+	lp_tag(&p, "mode", maint_mode_name(m->mode));
+	lp_field_str(&p, "flag", m->mode == MM_CALIBRATION ? "C" : "M");
+	lp_field_str_n(&p, "reason", m->note, strnlen(m->note, sizeof(m->note)));
+	lp_field_int(&p, "since", m->since_ms);
+	lp_field_int(&p, "planned_end", m->planned_end_ms);
+	if (m->event == MEV_END) {
+		lp_field_int(&p, "until", m->until_ms ? m->until_ms : r->ts_ms);
+		if (maint_end_name(m->ended_by))
+			lp_field_str(&p, "ended_by", maint_end_name(m->ended_by));
+	}
+	lp_field_int(&p, "seq", (int64_t)r->seq);
+	return lp_end(&p, r->ts_ms);
+}
+
 /* Lines a well-formed record gives, or -EINVAL for one that is not. */
 static int lp_lines(const struct record *r)
 {
@@ -381,12 +506,15 @@ static int lp_lines(const struct record *r)
 	case REC_POLL:
 		return r->u.poll.n <= REC_MAX_VALUES ? r->u.poll.n : -EINVAL;
 	case REC_ALERT:
-		return 1;
+		return r->u.alert.n_params <= REC_MAX_VALUES ? 1 : -EINVAL;
 	case REC_METRICS:
 		return r->u.metrics.n_sinks <= REC_MAX_SINKS ? 1 + r->u.metrics.n_sinks : -EINVAL;
 	case REC_AGGREGATE:
 		return r->u.aggregate.n <= REC_MAX_VALUES && r->u.aggregate.period < AGG_COUNT ?
 		       r->u.aggregate.n : -EINVAL;
+	case REC_MAINT:
+		return r->u.maint.event < MEV_COUNT && r->u.maint.mode < MM_COUNT &&
+		       r->u.maint.ended_by < MEND_COUNT ? 1 : -EINVAL;
 	default:
 		return -EINVAL;
 	}
@@ -402,6 +530,8 @@ static int lp_line(struct lp_buf *buf, const char *gateway, const struct record 
 		return lp_alert(buf, gateway, r);
 	case REC_METRICS:
 		return i == 0 ? lp_gateway(buf, gateway, r) : lp_sink(buf, gateway, r, i - 1);
+	case REC_MAINT:
+		return lp_maint(buf, gateway, r);
 	default:
 		return lp_aggregate(buf, gateway, r, &r->u.aggregate.params[i]);
 	}

@@ -9,12 +9,15 @@
  * InfluxDB's parser reads them, except where they cannot be encoded: at
  * the end of a name, and in measurements and field keys just before a
  * comma, space or '='; there they are dropped. UTF-8 passes through.
- * Timestamps in ms (the writer uses precision=ms). Floats print as %.10g;
- * a NaN or infinite float field is left out of the point.
+ * Timestamps in ms (the writer uses precision=ms). Floats print as %.10g,
+ * and a reading's value at the instrument's precision (base/numfmt.h: a
+ * float32 as the shortest decimal that round-trips it, 183.9); a NaN or
+ * infinite float field is left out of the point.
  */
 #ifndef OUTFALL_LINEPROTO_H
 #define OUTFALL_LINEPROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,13 +34,25 @@ struct lp_buf {
  * per value, an alert one outfall_alert line, self-metrics one
  * outfall_gateway line for the gateway and one more per sink (tagged
  * sink=<name>), an aggregate one outfall_aggregate line per parameter
- * stamped with the period start. gateway is the gateway id tag.
+ * stamped with the period start, a maintenance event one
+ * outfall_maintenance line. gateway is the gateway id tag.
  * Returns the number of lines appended, or -ENOSPC leaving buf->len as it
  * was (nothing partial is ever left behind). A poll or aggregate with no
  * values appends nothing and returns 0. -EINVAL for a record that is not
  * well formed (unknown type or period, more values or sinks than a record
  * holds), e.g. from a corrupt file. Unsigned counters above INT64_MAX are
  * written as INT64_MAX.
+ *
+ * An outfall_reading also has flag="M" or "C" while its sensor is in
+ * maintenance or calibration, and cause="implausible" on a value that
+ * RV_IMPLAUSIBLE made invalid. An outfall_alert is tagged gateway, outlet,
+ * parameter (when the kind has one), kind, rule (a permit limit's basis,
+ * a sensor_fault's cause) and sensor, and carries the MQTT event's fields
+ * that have a value (payload.h; line protocol has no null): state, value,
+ * limit, peak, ratio, cause, parameters ("cod,ph"), polls_missed,
+ * last_answer, gap_s, coverage, days_left, permit, holder, since, until,
+ * duration_s, reason, note, sensor_health, sensor_unhealthy (a
+ * boolean), id and seq; times are RFC 3339 strings, as on MQTT.
  */
 int lp_append_record(struct lp_buf *buf, const char *gateway, const struct record *r);
 
@@ -59,6 +74,9 @@ struct lp_point {
 void lp_begin(struct lp_point *p, struct lp_buf *buf, const char *measurement);
 void lp_tag(struct lp_point *p, const char *key, const char *value);
 void lp_field_float(struct lp_point *p, const char *key, double v);
+/* v at the precision its RV_* flags give (base/numfmt.h). */
+void lp_field_value(struct lp_point *p, const char *key, double v, unsigned rv_flags);
+void lp_field_bool(struct lp_point *p, const char *key, bool v);
 void lp_field_int(struct lp_point *p, const char *key, int64_t v);
 void lp_field_str(struct lp_point *p, const char *key, const char *v);
 /* Ends the line with the timestamp and '\n'. Returns 0, -ENOSPC, or -EINVAL

@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/numfmt.h"
 #include "base/param.h"
 #include "config/config.h"
+#include "internal.h"
 
 /*
  * The writer never writes past cap - 1, so the NUL always fits; once
@@ -96,25 +98,22 @@ static void jw_name(struct jw *w, const char *s, size_t max)
 		jw_strn(w, s, max);
 }
 
-static void jw_num(struct jw *w, double v)
+/* A number at the precision its RV_* flags say it has (numfmt.h); NaN and
+ * the infinities, which JSON cannot carry, as null. */
+static void jw_numf(struct jw *w, double v, unsigned rv_flags)
 {
-	char tmp[32];
-	int n;
+	char tmp[NUMFMT_MAX];
 
 	if (!isfinite(v)) {
 		jw_lit(w, "null");
 		return;
 	}
-	n = snprintf(tmp, sizeof(tmp), "%.10g", v);
-	if (n <= 0 || (size_t)n >= sizeof(tmp)) {
-		w->full = true; /* cannot happen for %.10g; fail loudly if it does */
-		return;
-	}
-	/* A process that set LC_NUMERIC would print a decimal comma. */
-	for (int i = 0; i < n; i++)
-		if (tmp[i] == ',')
-			tmp[i] = '.';
-	jw_raw(w, tmp, (size_t)n);
+	jw_raw(w, tmp, numfmt_value(tmp, v, rv_flags));
+}
+
+static void jw_num(struct jw *w, double v)
+{
+	jw_numf(w, v, 0);
 }
 
 static void jw_u64(struct jw *w, uint64_t v)
@@ -203,18 +202,29 @@ static bool value_is_meaningful(const struct rec_value *v)
 	return (v->quality == Q_OK || v->quality == Q_OUT_OF_RANGE) && isfinite(v->v);
 }
 
+/* {"v","unit","q"}, then only when set: "cause":"implausible" (an invalid
+ * value that cannot be physical) and "flag":"M" or "C" (maintenance or
+ * calibration, as HJ 212 flags them). */
 static void jw_value(struct jw *w, const struct rec_value *v)
 {
 	jw_str(w, param_name(v->param));
 	jw_lit(w, ":{\"v\":");
 	if (value_is_meaningful(v))
-		jw_num(w, v->v);
+		jw_numf(w, v->v, v->flags);
 	else
 		jw_lit(w, "null");
 	jw_lit(w, ",\"unit\":");
 	jw_str(w, param_unit(v->param));
 	jw_lit(w, ",\"q\":");
 	jw_str(w, quality_name(v->quality));
+	if (v->flags & (RV_IMPLAUSIBLE | RV_MAINTENANCE | RV_CALIBRATION)) {
+		if (v->flags & RV_IMPLAUSIBLE)
+			jw_lit(w, ",\"cause\":\"implausible\"");
+		if (v->flags & RV_CALIBRATION)
+			jw_lit(w, ",\"flag\":\"C\"");
+		else if (v->flags & RV_MAINTENANCE)
+			jw_lit(w, ",\"flag\":\"M\"");
+	}
 	jw_lit(w, "}");
 }
 
@@ -266,7 +276,86 @@ static void jw_alert_id(struct jw *w, const char *gateway, const struct record *
 	jw_str(w, id);
 }
 
-/* The part of the event after "since" and before "sensor". */
+/* ,"key":<int> */
+static void jw_field_i64(struct jw *w, const char *key, int64_t v)
+{
+	jw_lit(w, ",\"");
+	jw_lit(w, key);
+	jw_lit(w, "\":");
+	jw_i64(w, v);
+}
+
+/* A name from record.c's tables, or null when there is none. */
+static void jw_opt_str(struct jw *w, const char *s)
+{
+	if (s)
+		jw_str(w, s);
+	else
+		jw_lit(w, "null");
+}
+
+/* parameter, unit, basis, window_min, limit, value, peak: always there,
+ * as consumers expect, but null where the kind has no such thing. */
+static void jw_alert_evidence(struct jw *w, const struct rec_alert *a,
+			      const struct enc_evidence *ev)
+{
+	jw_lit(w, ",\"parameter\":");
+	jw_opt_str(w, ev->param ? param_name(a->param) : NULL);
+	jw_lit(w, ",\"unit\":");
+	jw_opt_str(w, ev->param && ev->unit ? param_unit(a->param) : NULL);
+	jw_lit(w, ",\"basis\":");
+	jw_opt_str(w, ev->permit ? basis_name(a->basis) : NULL);
+	jw_lit(w, ",\"window_min\":");
+	if (ev->permit && a->basis == BASIS_ROLLING)
+		jw_u64(w, a->window_min > 0 ? (uint64_t)a->window_min : 0);
+	else
+		jw_lit(w, "null");
+	jw_lit(w, ",\"limit\":");
+	jw_num(w, ev->limit ? a->limit : NAN);
+	jw_lit(w, ",\"value\":");
+	jw_numf(w, ev->value ? a->value : NAN, a->value_flags);
+	jw_lit(w, ",\"peak\":");
+	jw_numf(w, ev->value ? a->peak : NAN, a->value_flags);
+	if (ev->permit) {
+		jw_lit(w, ",\"ratio\":");
+		jw_num(w, enc_alert_ratio(a));
+	}
+}
+
+/* The fields of the kinds that are not about a limit (DESIGN §5). */
+static void jw_alert_own(struct jw *w, const struct rec_alert *a, const struct enc_evidence *ev)
+{
+	if (ev->fault) {
+		jw_lit(w, ",\"cause\":");
+		jw_opt_str(w, fault_cause_name(a->cause));
+	}
+	if (ev->fault || a->n_params) {
+		jw_lit(w, ",\"parameters\":[");
+		for (int i = 0; i < a->n_params; i++) {
+			if (i)
+				jw_lit(w, ",");
+			jw_str(w, param_name(a->params[i]));
+		}
+		jw_lit(w, "]");
+	}
+	if (ev->fault) {
+		jw_field_i64(w, "polls_missed", a->polls_missed);
+		jw_lit(w, ",\"last_answer\":");
+		if (a->last_answer_ms)
+			jw_time(w, a->last_answer_ms);
+		else
+			jw_lit(w, "null");
+	}
+	if (ev->gap) {
+		jw_field_i64(w, "gap_s", a->gap_s);
+		jw_lit(w, ",\"coverage\":");
+		jw_num(w, enc_alert_coverage(a));
+	}
+	if (ev->expiry)
+		jw_field_i64(w, "days_left", a->days_left);
+}
+
+/* since; on cleared events until, duration_s and reason; the note. */
 static void jw_alert_times(struct jw *w, const struct record *r)
 {
 	const struct rec_alert *a = &r->u.alert;
@@ -275,38 +364,26 @@ static void jw_alert_times(struct jw *w, const struct record *r)
 	jw_time(w, a->since_ms);
 	if (a->state == ALERT_CLEARED) {
 		jw_lit(w, ",\"until\":");
-		jw_time(w, a->until_ms ? a->until_ms : r->ts_ms);
+		jw_time(w, enc_alert_until_ms(a, r->ts_ms));
+		jw_field_i64(w, "duration_s", enc_alert_duration_s(a, r->ts_ms));
+		jw_lit(w, ",\"reason\":");
+		jw_opt_str(w, clear_reason_name(a->reason));
 	}
-}
-
-static void jw_alert_evidence(struct jw *w, const struct rec_alert *a)
-{
-	jw_lit(w, ",\"parameter\":");
-	jw_str(w, param_name(a->param));
-	jw_lit(w, ",\"unit\":");
-	jw_str(w, param_unit(a->param));
-	jw_lit(w, ",\"basis\":");
-	jw_str(w, basis_name(a->basis));
-	jw_lit(w, ",\"window_min\":");
-	if (a->basis == BASIS_ROLLING)
-		jw_u64(w, a->window_min > 0 ? (uint64_t)a->window_min : 0);
-	else
-		jw_lit(w, "null");
-	jw_lit(w, ",\"limit\":");
-	jw_num(w, a->limit);
-	jw_lit(w, ",\"value\":");
-	jw_num(w, a->value);
-	jw_lit(w, ",\"peak\":");
-	jw_num(w, a->peak);
+	if (enc_alert_has_note(a)) {
+		jw_lit(w, ",\"note\":");
+		jw_name(w, a->note, sizeof(a->note));
+	}
 }
 
 int payload_alert(char *buf, size_t cap, const char *gateway, const struct record *r)
 {
 	const struct rec_alert *a = &r->u.alert;
 	struct jw w = jw_start(buf, cap);
+	struct enc_evidence ev;
 
-	if (r->type != REC_ALERT)
+	if (r->type != REC_ALERT || a->n_params > REC_MAX_VALUES)
 		return -EINVAL;
+	enc_evidence(a, &ev);
 	jw_lit(&w, "{\"id\":");
 	jw_alert_id(&w, gateway, r);
 	jw_lit(&w, ",\"seq\":");
@@ -323,13 +400,14 @@ int payload_alert(char *buf, size_t cap, const char *gateway, const struct recor
 	jw_name(&w, a->permit, sizeof(a->permit));
 	jw_lit(&w, ",\"holder\":");
 	jw_name(&w, a->holder, sizeof(a->holder));
-	jw_alert_evidence(&w, a);
+	jw_alert_evidence(&w, a, &ev);
+	jw_alert_own(&w, a, &ev);
 	jw_alert_times(&w, r);
 	jw_lit(&w, ",\"sensor\":");
 	jw_name(&w, a->sensor, sizeof(a->sensor));
 	jw_lit(&w, ",\"sensor_health\":");
 	jw_str(&w, quality_name(a->sensor_health));
-	jw_lit(&w, "}");
+	jw_lit(&w, a->unhealthy ? ",\"sensor_unhealthy\":true}" : ",\"sensor_unhealthy\":false}");
 	return jw_end(&w);
 }
 
@@ -419,6 +497,48 @@ int payload_metrics(char *buf, size_t cap, const struct record *r)
 	return jw_end(&w);
 }
 
+/* ---- maintenance events ------------------------------------------------ */
+
+int payload_maint(char *buf, size_t cap, const struct record *r)
+{
+	const struct rec_maint *m = &r->u.maint;
+	struct jw w = jw_start(buf, cap);
+
+	if (r->type != REC_MAINT || m->event >= MEV_COUNT || m->mode >= MM_COUNT ||
+	    m->ended_by >= MEND_COUNT)
+		return -EINVAL;
+	jw_lit(&w, "{\"ts\":");
+	jw_time(&w, r->ts_ms);
+	jw_lit(&w, ",\"seq\":");
+	jw_u64(&w, r->seq);
+	jw_lit(&w, ",\"event\":");
+	jw_str(&w, maint_event_name(m->event));
+	jw_lit(&w, ",\"mode\":");
+	jw_str(&w, maint_mode_name(m->mode));
+	jw_lit(&w, m->mode == MM_CALIBRATION ? ",\"flag\":\"C\"" : ",\"flag\":\"M\"");
+	jw_lit(&w, ",\"outlet\":");
+	jw_name(&w, m->outlet, sizeof(m->outlet));
+	jw_lit(&w, ",\"sensor\":");
+	jw_strn(&w, m->sensor, sizeof(m->sensor));
+	jw_lit(&w, ",\"since\":");
+	jw_time(&w, m->since_ms);
+	jw_lit(&w, ",\"planned_end\":");
+	jw_time(&w, m->planned_end_ms);
+	if (m->event == MEV_END) {
+		jw_lit(&w, ",\"until\":");
+		jw_time(&w, m->until_ms ? m->until_ms : r->ts_ms);
+		jw_lit(&w, ",\"ended_by\":");
+		if (maint_end_name(m->ended_by))
+			jw_str(&w, maint_end_name(m->ended_by));
+		else
+			jw_lit(&w, "null");
+	}
+	jw_lit(&w, ",\"reason\":");
+	jw_name(&w, m->note, sizeof(m->note));
+	jw_lit(&w, "}");
+	return jw_end(&w);
+}
+
 int payload_record(char *buf, size_t cap, const char *gateway, const struct record *r)
 {
 	switch (r->type) {
@@ -430,6 +550,8 @@ int payload_record(char *buf, size_t cap, const char *gateway, const struct reco
 		return payload_aggregate(buf, cap, r);
 	case REC_METRICS:
 		return payload_metrics(buf, cap, r);
+	case REC_MAINT:
+		return payload_maint(buf, cap, r);
 	default:
 		return -EINVAL;
 	}
@@ -472,7 +594,7 @@ int payload_topic(char *buf, size_t cap, const char *root, const struct record *
 	struct jw w = jw_start(buf, cap);
 
 	/* checked first so that buf is left alone */
-	if (r->type > REC_AGGREGATE ||
+	if (r->type > REC_MAINT ||
 	    (r->type == REC_AGGREGATE && r->u.aggregate.period >= AGG_COUNT))
 		return -EINVAL;
 	jw_lit(&w, root ? root : "");
@@ -484,6 +606,10 @@ int payload_topic(char *buf, size_t cap, const char *root, const struct record *
 	case REC_ALERT:
 		jw_lit(&w, "/alerts/");
 		jw_topic_level(&w, r->u.alert.outlet, sizeof(r->u.alert.outlet));
+		break;
+	case REC_MAINT:
+		jw_lit(&w, "/maintenance/");
+		jw_topic_level(&w, r->u.maint.outlet, sizeof(r->u.maint.outlet));
 		break;
 	case REC_AGGREGATE:
 		jw_lit(&w, "/aggregate/");

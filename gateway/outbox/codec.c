@@ -14,7 +14,9 @@
 
 #include "base/param.h"
 
-#define OBC_VERSION 1
+#define OBC_VERSION 2    /* what the encoder writes */
+#define OBC_VERSION_V1 1 /* still read: polls without vflags, short alerts */
+#define OBC_VFLAGS_EACH 0x80 /* poll vflags: each value has its own byte */
 #define OBC_VARINT_MAX 10 /* bytes of a 64-bit LEB128 */
 
 /* The poll value tag packs param into 4 bits and quality into 2: growing
@@ -25,7 +27,7 @@ _Static_assert(Q_COUNT <= 4, "outbox codec: quality needs more than 2 bits");
 _Static_assert(REC_MAX_VALUES <= 255, "outbox codec: n is one byte");
 _Static_assert(REC_MAX_SINKS <= 255, "outbox codec: n_sinks is one byte");
 _Static_assert(REC_NAME < 128 && REC_SINK_NAME < 128 && REC_ID < 16384 &&
-	       REC_PERMIT < 128 && REC_HOLDER < 16384,
+	       REC_PERMIT < 128 && REC_HOLDER < 16384 && REC_NOTE < 16384,
 	       "outbox codec: the size bounds below assume these length prefixes");
 
 enum obc_enc { ENC_F64, ENC_F32, ENC_DEC, ENC_NAN };
@@ -39,10 +41,12 @@ enum obc_enc { ENC_F64, ENC_F32, ENC_DEC, ENC_NAN };
 #define OBC_STR_MAX(size) ((size) < 128 ? 1 + (size) : 2 + (size))
 #define OBC_HEAD_MAX (1 + OBC_VARINT_MAX)
 #define OBC_DBL_MAX 9 /* tag and float64 */
-#define OBC_POLL_MAX (OBC_HEAD_MAX + 2 * OBC_STR_MAX(REC_NAME) + 1 + REC_MAX_VALUES * 9)
+#define OBC_POLL_MAX (OBC_HEAD_MAX + 2 * OBC_STR_MAX(REC_NAME) + 2 + REC_MAX_VALUES * 10)
 #define OBC_ALERT_MAX (OBC_HEAD_MAX + 5 + OBC_VARINT_MAX + OBC_STR_MAX(REC_ID) + \
 		       2 * OBC_STR_MAX(REC_NAME) + OBC_STR_MAX(REC_PERMIT) + \
-		       OBC_STR_MAX(REC_HOLDER) + 3 * OBC_DBL_MAX + 2 * OBC_VARINT_MAX)
+		       OBC_STR_MAX(REC_HOLDER) + 3 * OBC_DBL_MAX + 2 * OBC_VARINT_MAX + \
+		       5 + REC_MAX_VALUES + 4 * OBC_VARINT_MAX + OBC_DBL_MAX + \
+		       OBC_STR_MAX(REC_NOTE))
 #define OBC_METRICS_MAX (OBC_HEAD_MAX + 7 * OBC_VARINT_MAX + 1 + \
 			 REC_MAX_SINKS * (OBC_STR_MAX(REC_SINK_NAME) + 6 * OBC_VARINT_MAX))
 #define OBC_AGG_MAX (OBC_HEAD_MAX + OBC_STR_MAX(REC_NAME) + 2 + OBC_VARINT_MAX + \
@@ -52,6 +56,11 @@ _Static_assert(OBC_POLL_MAX <= OUTBOX_CODEC_MAX, "outbox codec: a poll outgrows 
 _Static_assert(OBC_ALERT_MAX <= OUTBOX_CODEC_MAX, "outbox codec: an alert outgrows the maximum");
 _Static_assert(OBC_METRICS_MAX <= OUTBOX_CODEC_MAX, "outbox codec: metrics outgrow the maximum");
 _Static_assert(OBC_AGG_MAX <= OUTBOX_CODEC_MAX, "outbox codec: an aggregate outgrows the maximum");
+#define OBC_MAINT_MAX (OBC_HEAD_MAX + 3 + 2 * OBC_STR_MAX(REC_NAME) + 3 * OBC_VARINT_MAX + \
+		       OBC_STR_MAX(REC_NOTE))
+_Static_assert(OBC_MAINT_MAX <= OUTBOX_CODEC_MAX, "outbox codec: a maintenance event outgrows "
+	       "the maximum");
+_Static_assert(REC_NOTE < 16384, "outbox codec: the note's length prefix");
 
 static const double obc_p10[OBC_DEC_K] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7 };
 
@@ -65,7 +74,8 @@ struct obc_w {
 struct obc_r {
 	const uint8_t *p;
 	size_t len;
-	size_t off; /* advances only past items that were read completely */
+	size_t off;      /* advances only past items that were read completely */
+	uint8_t version; /* of the record being read, from its head byte */
 };
 
 static uint64_t dbl_bits(double v)
@@ -209,13 +219,35 @@ static void w_dbl(struct obc_w *w, double v)
 	w_dbl_body(w, enc, v, dec);
 }
 
+/* The poll's vflags byte: the flags all its values share (the usual case:
+ * one sensor, one kind of register, one maintenance state), or
+ * OBC_VFLAGS_EACH; -EINVAL for flags that do not fit 7 bits. */
+static int poll_vflags(const struct rec_poll *p)
+{
+	int common = p->n ? p->values[0].flags : 0;
+
+	for (int i = 0; i < p->n; i++) {
+		if (p->values[i].flags >= OBC_VFLAGS_EACH)
+			return -EINVAL;
+		if (p->values[i].flags != common)
+			common = OBC_VFLAGS_EACH;
+	}
+	return common;
+}
+
 static int enc_poll(struct obc_w *w, const struct rec_poll *p)
 {
+	int vflags;
+
 	if (p->n > REC_MAX_VALUES)
 		return -EINVAL;
+	vflags = poll_vflags(p);
+	if (vflags < 0)
+		return vflags;
 	w_str(w, p->outlet, sizeof(p->outlet));
 	w_str(w, p->sensor, sizeof(p->sensor));
 	w_u8(w, p->n);
+	w_u8(w, (uint8_t)vflags);
 	for (int i = 0; i < p->n; i++) {
 		const struct rec_value *v = &p->values[i];
 		uint64_t dec = 0;
@@ -225,13 +257,17 @@ static int enc_poll(struct obc_w *w, const struct rec_poll *p)
 			return -EINVAL;
 		enc = dbl_pick(v->v, &dec);
 		w_u8(w, (uint8_t)(enc << 6 | v->quality << 4 | v->param));
+		if (vflags == OBC_VFLAGS_EACH)
+			w_u8(w, v->flags);
 		w_dbl_body(w, enc, v->v, dec);
 	}
 	return 0;
 }
 
-static void enc_alert(struct obc_w *w, const struct rec_alert *a)
+static int enc_alert(struct obc_w *w, const struct rec_alert *a)
 {
+	if (a->n_params > REC_MAX_VALUES)
+		return -EINVAL;
 	w_u8(w, a->state);
 	w_u8(w, a->kind);
 	w_u8(w, a->param);
@@ -248,6 +284,20 @@ static void enc_alert(struct obc_w *w, const struct rec_alert *a)
 	w_dbl(w, a->peak);
 	w_varint(w, zz_enc(a->since_ms));
 	w_varint(w, zz_enc(a->until_ms));
+	/* version 2: the evidence of DESIGN §5 */
+	w_u8(w, a->value_flags);
+	w_u8(w, a->reason);
+	w_u8(w, a->unhealthy);
+	w_u8(w, a->cause);
+	w_u8(w, a->n_params);
+	w_bytes(w, a->params, a->n_params);
+	w_varint(w, zz_enc(a->polls_missed));
+	w_varint(w, zz_enc(a->last_answer_ms));
+	w_varint(w, zz_enc(a->gap_s));
+	w_dbl(w, a->coverage_pct);
+	w_varint(w, zz_enc(a->days_left));
+	w_str(w, a->note, sizeof(a->note));
+	return 0;
 }
 
 static int enc_metrics(struct obc_w *w, const struct rec_metrics *m)
@@ -314,18 +364,35 @@ static int enc_aggregate(struct obc_w *w, int64_t ts_ms, const struct rec_aggreg
 	return 0;
 }
 
+/* ---- maintenance events (REC_MAINT) ---- */
+
+static void enc_maint(struct obc_w *w, const struct rec_maint *m)
+{
+	w_u8(w, m->event);
+	w_u8(w, m->mode);
+	w_u8(w, m->ended_by);
+	w_str(w, m->outlet, sizeof(m->outlet));
+	w_str(w, m->sensor, sizeof(m->sensor));
+	w_varint(w, zz_enc(m->since_ms));
+	w_varint(w, zz_enc(m->planned_end_ms));
+	w_varint(w, zz_enc(m->until_ms));
+	w_str(w, m->note, sizeof(m->note));
+}
+
 static int enc_body(struct obc_w *w, const struct record *r)
 {
 	switch (r->type) {
 	case REC_POLL:
 		return enc_poll(w, &r->u.poll);
 	case REC_ALERT:
-		enc_alert(w, &r->u.alert);
-		return 0;
+		return enc_alert(w, &r->u.alert);
 	case REC_METRICS:
 		return enc_metrics(w, &r->u.metrics);
 	case REC_AGGREGATE:
 		return enc_aggregate(w, r->ts_ms, &r->u.aggregate);
+	case REC_MAINT:
+		enc_maint(w, &r->u.maint);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -336,7 +403,7 @@ int outbox_codec_encode(const struct record *r, uint8_t *buf, size_t cap)
 	struct obc_w w = { .buf = buf, .cap = cap };
 	int rc;
 
-	if (r->type > REC_AGGREGATE)
+	if (r->type > REC_MAINT)
 		return -EINVAL;
 	/* bit 3 of the head carries the one record flag there is */
 	w_u8(&w, (uint8_t)(OBC_VERSION << 4 | (r->flags & REC_F_CLOCK_UNSYNCED ? 8 : 0) | r->type));
@@ -466,21 +533,64 @@ static bool r_dbl(struct obc_r *r, double *v)
 	return true;
 }
 
+/* A flags byte of its own (vflags OBC_VFLAGS_EACH), or the shared one. */
+static bool r_vflags(struct obc_r *r, uint8_t vflags, uint8_t *flags)
+{
+	if (vflags != OBC_VFLAGS_EACH) {
+		*flags = vflags;
+		return true;
+	}
+	return r_u8(r, flags) && *flags < OBC_VFLAGS_EACH;
+}
+
 static bool dec_poll(struct obc_r *r, struct rec_poll *p)
 {
+	uint8_t vflags = 0;
+
 	if (!r_str(r, p->outlet, sizeof(p->outlet)) || !r_str(r, p->sensor, sizeof(p->sensor)) ||
 	    !r_u8(r, &p->n) || p->n > REC_MAX_VALUES)
+		return false;
+	if (r->version > OBC_VERSION_V1 &&
+	    (!r_u8(r, &vflags) || vflags > OBC_VFLAGS_EACH))
 		return false;
 	for (int i = 0; i < p->n; i++) {
 		struct rec_value *v = &p->values[i];
 		uint8_t tag;
 
-		if (!r_u8(r, &tag) || !r_dbl_body(r, tag >> 6, &v->v))
+		if (!r_u8(r, &tag) || !r_vflags(r, vflags, &v->flags) ||
+		    !r_dbl_body(r, tag >> 6, &v->v))
 			return false;
 		v->quality = (tag >> 4) & 3;
 		v->param = tag & 15;
 	}
 	return true;
+}
+
+/* An int32 field stored as a zigzag varint. */
+static bool r_si32(struct obc_r *r, int32_t *v)
+{
+	struct obc_r t = *r;
+	int64_t x;
+
+	if (!r_svarint(&t, &x) || x < INT32_MIN || x > INT32_MAX)
+		return false;
+	*v = (int32_t)x;
+	*r = t;
+	return true;
+}
+
+/* The version 2 tail of an alert: its evidence (codec.h). */
+static bool dec_alert_evidence(struct obc_r *r, struct rec_alert *a)
+{
+	if (!r_u8(r, &a->value_flags) || !r_u8(r, &a->reason) || !r_u8(r, &a->unhealthy) ||
+	    !r_u8(r, &a->cause) || !r_u8(r, &a->n_params) || a->n_params > REC_MAX_VALUES)
+		return false;
+	for (int i = 0; i < a->n_params; i++)
+		if (!r_u8(r, &a->params[i]))
+			return false;
+	return r_si32(r, &a->polls_missed) && r_svarint(r, &a->last_answer_ms) &&
+	       r_si32(r, &a->gap_s) && r_dbl(r, &a->coverage_pct) &&
+	       r_si32(r, &a->days_left) && r_str(r, a->note, sizeof(a->note));
 }
 
 static bool dec_alert(struct obc_r *r, struct rec_alert *a)
@@ -492,11 +602,13 @@ static bool dec_alert(struct obc_r *r, struct rec_alert *a)
 	    win < INT32_MIN || win > INT32_MAX)
 		return false;
 	a->window_min = (int32_t)win;
-	return r_str(r, a->id, sizeof(a->id)) && r_str(r, a->outlet, sizeof(a->outlet)) &&
-	       r_str(r, a->sensor, sizeof(a->sensor)) && r_str(r, a->permit, sizeof(a->permit)) &&
-	       r_str(r, a->holder, sizeof(a->holder)) && r_dbl(r, &a->limit) &&
-	       r_dbl(r, &a->value) && r_dbl(r, &a->peak) && r_svarint(r, &a->since_ms) &&
-	       r_svarint(r, &a->until_ms);
+	if (!r_str(r, a->id, sizeof(a->id)) || !r_str(r, a->outlet, sizeof(a->outlet)) ||
+	    !r_str(r, a->sensor, sizeof(a->sensor)) || !r_str(r, a->permit, sizeof(a->permit)) ||
+	    !r_str(r, a->holder, sizeof(a->holder)) || !r_dbl(r, &a->limit) ||
+	    !r_dbl(r, &a->value) || !r_dbl(r, &a->peak) || !r_svarint(r, &a->since_ms) ||
+	    !r_svarint(r, &a->until_ms))
+		return false;
+	return r->version == OBC_VERSION_V1 || dec_alert_evidence(r, a);
 }
 
 static bool dec_sink_metrics(struct obc_r *r, struct rec_sink_metrics *k)
@@ -550,6 +662,14 @@ static bool dec_aggregate(struct obc_r *r, int64_t ts_ms, struct rec_aggregate *
 	return true;
 }
 
+static bool dec_maint(struct obc_r *r, struct rec_maint *m)
+{
+	return r_u8(r, &m->event) && r_u8(r, &m->mode) && r_u8(r, &m->ended_by) &&
+	       r_str(r, m->outlet, sizeof(m->outlet)) && r_str(r, m->sensor, sizeof(m->sensor)) &&
+	       r_svarint(r, &m->since_ms) && r_svarint(r, &m->planned_end_ms) &&
+	       r_svarint(r, &m->until_ms) && r_str(r, m->note, sizeof(m->note));
+}
+
 static bool dec_body(struct obc_r *r, struct record *rec)
 {
 	switch (rec->type) {
@@ -559,17 +679,24 @@ static bool dec_body(struct obc_r *r, struct record *rec)
 		return dec_alert(r, &rec->u.alert);
 	case REC_METRICS:
 		return dec_metrics(r, &rec->u.metrics);
+	case REC_MAINT:
+		return dec_maint(r, &rec->u.maint);
 	default:
 		return dec_aggregate(r, rec->ts_ms, &rec->u.aggregate);
 	}
 }
 
-/* The common head: version, clock flag and type byte, then timestamp. */
+/* The common head: version, clock flag and type byte, then timestamp.
+ * Version 1 knew the first four record types only. */
 static bool dec_head(struct obc_r *r, uint8_t *type, uint8_t *flags, int64_t *ts_ms)
 {
 	uint8_t b;
 
-	if (!r_u8(r, &b) || b >> 4 != OBC_VERSION || (b & 7) > REC_AGGREGATE)
+	if (!r_u8(r, &b))
+		return false;
+	r->version = b >> 4;
+	if (r->version == OBC_VERSION_V1 ? (b & 7) > REC_AGGREGATE
+	    : r->version != OBC_VERSION || (b & 7) > REC_MAINT)
 		return false;
 	*type = b & 7;
 	*flags = b & 8 ? REC_F_CLOCK_UNSYNCED : 0;

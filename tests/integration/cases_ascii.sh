@@ -111,7 +111,7 @@ if mode == "garbage":
     alerts = [json.loads(p) for t, _, p in
               (l.rstrip("\n").partition(" ") for l in open(f"{work}/mqtt.log", encoding="utf-8"))
               if t == "outfall/it-gw-1/alerts/WS-001"]
-    check(any(a["kind"] == "sensor_fault" and "/crc_errors-probe1/" in a["id"] and
+    check(any(a["kind"] == "sensor_fault" and "/probe1/crc_errors/" in a["id"] and
               a["state"] == "raised" for a in alerts), "no sensor_fault for framing errors")
 for f in fails:
     print(f"  FAIL: {f}")

@@ -137,6 +137,12 @@ static void sim_setup_model(struct sim *s)
 	s->model.exceed_until_ms = until;
 	s->fault_from_ms = from;
 	s->fault_until_ms = until;
+	if (s->opt.fault_window) { /* a silence on top of another scenario */
+		s->fault_from_ms = sim_ms(s->opt.fault_after_s);
+		s->fault_until_ms = s->opt.fault_for_s > 0
+					    ? s->fault_from_ms + sim_ms(s->opt.fault_for_s)
+					    : INT64_MAX;
+	}
 	s->rng = sim_hash64(s->opt.seed ^ 0x6E6F697365ULL); /* its own stream */
 }
 
@@ -387,7 +393,8 @@ static int sim_exception(struct sim *s, const uint8_t *req, const struct sim_req
 
 static bool sim_faulted(const struct sim *s, unsigned int slave, int64_t t_ms)
 {
-	return s->opt.scenario == SIM_FAULT && (int)slave == s->opt.fault_slave &&
+	return (s->opt.scenario == SIM_FAULT || s->opt.fault_window) &&
+	       (int)slave == s->opt.fault_slave &&
 	       t_ms >= s->fault_from_ms && t_ms < s->fault_until_ms;
 }
 

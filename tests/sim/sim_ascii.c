@@ -156,7 +156,8 @@ static int sim_ascii_send(struct sim_ascii *a, int64_t now_ms)
 	struct sim_values vals;
 	int len, rc;
 
-	if (a->opt->scenario == SIM_FAULT && t_ms >= a->fault_from_ms && t_ms < a->fault_until_ms) {
+	if ((a->opt->scenario == SIM_FAULT || a->opt->fault_window) && t_ms >= a->fault_from_ms &&
+	    t_ms < a->fault_until_ms) {
 		sim_ascii_debug(a, "fault: probe silent");
 		return 0;
 	}

@@ -18,7 +18,7 @@ enum sim_opt {
 	OPT_DEVICE = 256, OPT_PTY, OPT_BAUD, OPT_PARITY, OPT_SLAVE_PROBE,
 	OPT_SLAVE_FLOW, OPT_SEED, OPT_SCENARIO, OPT_PARAM, OPT_VALUE, OPT_AFTER,
 	OPT_FOR, OPT_FAULT_SLAVE, OPT_EVERY, OPT_DURATION, OPT_CSV, OPT_ASCII,
-	OPT_ASCII_INTERVAL, OPT_ASCII_QUERY,
+	OPT_ASCII_INTERVAL, OPT_ASCII_QUERY, OPT_FAULT_AFTER, OPT_FAULT_FOR,
 };
 
 #define SEEN(opt) (1u << ((opt) - OPT_DEVICE))
@@ -43,6 +43,8 @@ static const struct option sim_long_opts[] = {
 	{ "ascii", required_argument, NULL, OPT_ASCII },
 	{ "ascii-interval-ms", required_argument, NULL, OPT_ASCII_INTERVAL },
 	{ "ascii-query", required_argument, NULL, OPT_ASCII_QUERY },
+	{ "fault-after", required_argument, NULL, OPT_FAULT_AFTER },
+	{ "fault-for", required_argument, NULL, OPT_FAULT_FOR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -102,6 +104,10 @@ static const char sim_help[] =
 	"  --value V         exceed: value served meanwhile, with jitter of at most\n"
 	"                    +0.2 % of |V| (650)\n"
 	"  --fault-slave N   fault: slave id that falls silent (the probe's id)\n"
+	"  --fault-after S   with normal, exceed or garbage: the fault slave (or the\n"
+	"                    ASCII probe) also falls silent S seconds after 'ready'\n"
+	"                    (0), e.g. in the middle of an exceedance\n"
+	"  --fault-for S     that silence lasts S seconds, 0 = to the end (0)\n"
 	"  --every K         garbage: spoil every K-th data reply, alternately by\n"
 	"                    flipping a bit of its CRC and by sending random bytes\n"
 	"                    instead (3); exception replies are never spoiled\n"
@@ -339,6 +345,12 @@ static int sim_opt_apply(struct sim_opts *o, int opt, const char *arg)
 	case OPT_SLAVE_PROBE: return sim_opt_int("slave-probe", arg, 1, 247, &id[SIM_PROBE]);
 	case OPT_SLAVE_FLOW: return sim_opt_int("slave-flow", arg, 1, 247, &id[SIM_FLOWMETER]);
 	case OPT_FAULT_SLAVE: return sim_opt_int("fault-slave", arg, 1, 247, &o->fault_slave);
+	case OPT_FAULT_AFTER:
+		o->fault_window = true;
+		return sim_opt_seconds("fault-after", arg, 0.0, &o->fault_after_s);
+	case OPT_FAULT_FOR:
+		o->fault_window = true;
+		return sim_opt_seconds("fault-for", arg, 0.0, &o->fault_for_s);
 	case OPT_SCENARIO: return sim_opt_scenario(arg, &o->scenario);
 	case OPT_AFTER: return sim_opt_seconds("after", arg, 0.0, &o->after_s);
 	case OPT_FOR: return sim_opt_seconds("for", arg, 0.0, &o->for_s);
@@ -365,9 +377,16 @@ static int sim_opts_scope(const struct sim_opts *o, unsigned int seen)
 		{ OPT_EVERY, 1u << SIM_GARBAGE, "--every needs --scenario garbage" },
 	};
 
-	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++)
+	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+		/* a silence window lets --fault-slave name its slave */
+		if (scopes[i].opt == OPT_FAULT_SLAVE && o->fault_window)
+			continue;
 		if ((seen & SEEN(scopes[i].opt)) && !(scopes[i].scenarios & (1u << o->scenario)))
 			return sim_usage_error("%s", scopes[i].text);
+	}
+	if (o->fault_window && o->scenario == SIM_FAULT)
+		return sim_usage_error("--fault-after and --fault-for add a silence to another "
+				       "scenario; with --scenario fault use --after and --for");
 	return 0;
 }
 

@@ -32,6 +32,10 @@ struct sim_opts {
 	double after_s;       /* --after: scenario starts, s since start */
 	double for_s;         /* --for: scenario lasts, s; 0 = to the end */
 	int fault_slave;      /* --fault-slave */
+	bool fault_window;    /* --fault-after or --fault-for: a silence of
+			       * fault_slave on top of another scenario */
+	double fault_after_s; /* --fault-after: it starts, s since start */
+	double fault_for_s;   /* --fault-for: it lasts, s; 0 = to the end */
 	unsigned int every;   /* --every: garbage spoils every K-th reply */
 	double duration_s;    /* --duration: 0 = until a signal */
 	const char *csv_path; /* --csv, or NULL */
