@@ -1,7 +1,9 @@
-/* clock.c - monotonic and wall clocks in ms, RFC 3339 formatting. */
+/* clock.c - monotonic and wall clocks in ms, RFC 3339 formatting, and
+ * whether the kernel says the wall clock is synchronised. */
 #include "clock.h"
 
 #include <stdio.h>
+#include <sys/timex.h>
 #include <time.h>
 
 int64_t clock_mono_ms(void)
@@ -38,4 +40,12 @@ char *clock_rfc3339(int64_t wall_ms, char *buf, size_t len)
 			buf[0] = '\0';
 	}
 	return buf;
+}
+
+bool clock_kernel_synced(void)
+{
+	struct timex tx = { 0 }; /* modes 0: only reads */
+	int state = adjtimex(&tx);
+
+	return state >= 0 && state != TIME_ERROR;
 }

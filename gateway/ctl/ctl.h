@@ -1,6 +1,6 @@
 /*
  * ctl.h - outfallctl, the installer's and operator's tool (DESIGN §8): the
- * verbs scan, read, check and status, and what they share (argument
+ * verbs scan, read, check, status, maintenance and alert, and what they share (argument
  * parsing, opening a bus under the daemon's lock, formatting).
  *
  * outfallctl is a short-lived foreground program, not part of the daemon:
@@ -30,6 +30,18 @@ int ctl_scan(int argc, char **argv);
 int ctl_read(int argc, char **argv);
 int ctl_check(int argc, char **argv);
 int ctl_status(int argc, char **argv);
+int ctl_maintenance(int argc, char **argv);
+int ctl_alert(int argc, char **argv);
+
+/* ---- ctl_maint.c: requests to the running daemon (daemon/control.h) ---- */
+
+struct control_req;
+/* Sends rq to the control socket sock, or (sock NULL) to the one in the
+ * data_dir of config (NULL: the default config); prints the daemon's
+ * answer (stdout when done, stderr when refused). Returns the exit code. */
+int ctl_control(const char *config, const char *sock, const struct control_req *rq);
+/* --reason TEXT into a field of cap bytes: 0, or -1 after saying why. */
+int ctl_reason(const char *text, char *field, size_t cap);
 
 /* ---- ctl_util.c: arguments and formatting ---- */
 

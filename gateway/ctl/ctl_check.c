@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "ctl_check.h"
 #include "base/clock.h"
+#include "base/numfmt.h"
 #include "base/param.h"
 
 static void check_usage(FILE *out)
@@ -27,6 +28,10 @@ static void check_usage(FILE *out)
 		"channel the value, unit, quality, range verdict and the permit limits that\n"
 		"apply (instant limits judged on the spot, means left to the daemon), then a\n"
 		"summary of the problems found: a commissioning report to leave on site.\n"
+		"A reading that cannot be physical (pH outside 0..14, a negative or absurd\n"
+		"concentration, a subnormal, NaN) is a sensor fault, never judged against the\n"
+		"permit; for a Modbus sensor the report names the word order, if any, in which\n"
+		"the same registers read plausibly on every channel.\n"
 		"\n"
 		"  -c, --config FILE   gateway config (default " CTL_DEFAULT_CONFIG ")\n"
 		"  --json              the report as JSON\n"
@@ -35,8 +40,8 @@ static void check_usage(FILE *out)
 		"A bus that outfalld owns is not read: stop the service first.\n"
 		"exit codes: 0 no problem found, 64 usage, 65 a value breaks an instant permit\n"
 		"limit or a permit is not valid today, 69 a channel could not be read well (no\n"
-		"answer, garbled, exception, out of range, bus in use), 70 out of memory,\n"
-		"78 config error (each error said with file:line)\n");
+		"answer, garbled, exception, out of range, implausible, bus in use), 70 out of\n"
+		"memory, 78 config error (each error said with file:line)\n");
 }
 
 void chk_problem(struct chk_report *r, enum chk_kind kind, const char *fmt, ...)
@@ -154,8 +159,8 @@ enum chk_verdict chk_limit_verdict(const struct cfg_limit *l, const struct rec_v
 {
 	if (l->basis != BASIS_INSTANT)
 		return CV_NOT_JUDGED;
-	if (v->quality != Q_OK)
-		return CV_NO_VALUE;
+	if (v->quality != Q_OK || chk_plausibility(v) != PL_OK)
+		return CV_NO_VALUE; /* an implausible reading is never judged */
 	if (l->has_max && v->v > l->max)
 		return CV_EXCEEDS;
 	return l->has_min && v->v < l->min ? CV_BELOW : CV_OK;
@@ -163,9 +168,35 @@ enum chk_verdict chk_limit_verdict(const struct cfg_limit *l, const struct rec_v
 
 const char *chk_verdict_name(enum chk_verdict v)
 {
-	static const char *const names[] = { "ok", "exceeds", "below", "not_judged", "no_value" };
+	static const char *const names[] = { "ok", "exceeds", "below", "not_judged", "no_value",
+					     "in_doubt" };
 
-	return v >= CV_OK && v <= CV_NO_VALUE ? names[v] : "?";
+	return v >= CV_OK && v <= CV_IN_DOUBT ? names[v] : "?";
+}
+
+static bool judged(enum chk_verdict v)
+{
+	return v == CV_OK || v == CV_EXCEEDS || v == CV_BELOW;
+}
+
+enum chk_verdict chk_sensor_limit_verdict(const struct chk_report *r,
+					  const struct cfg_sensor *s,
+					  const struct cfg_limit *l, const struct rec_value *v)
+{
+	enum chk_verdict vd = chk_limit_verdict(l, v);
+
+	return judged(vd) && r->sensors[s - r->cfg->sensors].orders ? CV_IN_DOUBT : vd;
+}
+
+enum chk_verdict chk_signature_verdict(const struct chk_report *r, const struct cfg_sensor *s,
+				       const struct cfg_signature *sig,
+				       const struct rec_value *v)
+{
+	if (v->quality != Q_OK || chk_plausibility(v) != PL_OK)
+		return CV_NO_VALUE;
+	if (r->sensors[s - r->cfg->sensors].orders)
+		return CV_IN_DOUBT;
+	return v->v > sig->above ? CV_EXCEEDS : CV_OK;
 }
 
 const struct cfg_permit *chk_sensor_permit(const struct config *cfg,
@@ -242,23 +273,50 @@ static void judge_limits(struct chk_report *r, const struct cfg_sensor *s,
 	const struct cfg_permit *p = chk_sensor_permit(r->cfg, s);
 	const char *name = param_name(v->param), *unit = param_unit(v->param);
 	const struct cfg_signature *sig;
+	char num[NUMFMT_MAX];
 
+	numfmt_value(num, v->v, v->flags);
 	for (size_t k = 0; p && k < p->n_limits; k++) {
 		const struct cfg_limit *l = &p->limits[k];
-		enum chk_verdict vd = l->param == v->param ? chk_limit_verdict(l, v) : CV_OK;
+		enum chk_verdict vd = l->param == v->param ? chk_sensor_limit_verdict(r, s, l, v)
+					: CV_OK;
 
 		if (vd == CV_EXCEEDS || vd == CV_BELOW)
-			chk_problem(r, CK_LIMIT, "%s %s = %g %s is %s the instant limit %s %g %s of "
-				    "permit %s", s->name, name, v->v, unit,
+			chk_problem(r, CK_LIMIT, "%s %s = %s %s is %s the instant limit %s %g %s of "
+				    "permit %s", s->name, name, num, unit,
 				    vd == CV_EXCEEDS ? "above" : "below",
 				    vd == CV_EXCEEDS ? "max" : "min",
 				    vd == CV_EXCEEDS ? l->max : l->min, unit, p->number);
 	}
 	sig = s->outlet >= 0 ? chk_signature(&r->cfg->outlets[s->outlet], v->param) : NULL;
-	if (sig && v->quality == Q_OK && v->v > sig->above)
-		chk_problem(r, CK_LIMIT, "%s %s = %g %s is above the sewage signature %g %s of "
-			    "storm outlet %s", s->name, name, v->v, unit, sig->above, unit,
+	if (sig && chk_signature_verdict(r, s, sig, v) == CV_EXCEEDS)
+		chk_problem(r, CK_LIMIT, "%s %s = %s %s is above the sewage signature %g %s of "
+			    "storm outlet %s", s->name, name, num, unit, sig->above, unit,
 			    r->cfg->outlets[s->outlet].id);
+}
+
+/* A reading that cannot be physical: a sensor fault, never a violation;
+ * for registers, the command that shows them in every word order. */
+static void judge_implausible(struct chk_report *r, const struct cfg_sensor *s,
+			      const struct cfg_channel *ch, const struct rec_value *v,
+			      enum plausibility why)
+{
+	const char *name = param_name(ch->param), *unit = param_unit(ch->param);
+	bool regs = s->driver == DRIVER_MODBUS;
+	char num[NUMFMT_MAX], cmd[CHK_PROBLEM_LEN];
+
+	numfmt_value(num, v->v, v->flags);
+	if (!regs) {
+		chk_problem(r, CK_READ, "%s %s = %s %s cannot be physical (%s): %s a sensor "
+			    "fault, not judged against the permit", s->name, name, num, unit,
+			    plausibility_name(why), param_hint(ch->param, v->v, why, false));
+		return;
+	}
+	chk_read_command(r, s, ch, cmd, sizeof(cmd));
+	chk_problem(r, CK_READ, "%s %s = %s %s cannot be physical (%s): %s not judged against "
+		    "the permit; run `outfallctl read --all-orders` to see its registers in "
+		    "every word order: %s", s->name, name, num, unit, plausibility_name(why),
+		    chk_hint(ch, v, why), cmd);
 }
 
 static void judge_channel(struct chk_report *r, const struct cfg_sensor *s, size_t c)
@@ -266,14 +324,16 @@ static void judge_channel(struct chk_report *r, const struct cfg_sensor *s, size
 	const struct cfg_channel *ch = &s->channels[c];
 	const struct rec_value *v = &r->sensors[s - r->cfg->sensors].poll.values[c];
 	const char *name = param_name(ch->param), *unit = param_unit(ch->param);
+	enum plausibility why = chk_plausibility(v);
+	char num[NUMFMT_MAX];
 
-	if (v->quality == Q_OUT_OF_RANGE)
-		chk_problem(r, CK_READ, "%s %s = %g %s is outside its range %g..%g: a sensor "
+	numfmt_value(num, v->v, v->flags);
+	if (why != PL_OK)
+		judge_implausible(r, s, ch, v, why);
+	else if (v->quality == Q_OUT_OF_RANGE)
+		chk_problem(r, CK_READ, "%s %s = %s %s is outside its range %g..%g: a sensor "
 			    "fault (or wrong type, word order or scale), not a violation", s->name,
-			    name, v->v, unit, ch->range_min, ch->range_max);
-	else if (v->quality == Q_INVALID)
-		chk_problem(r, CK_READ, "%s %s is not a number (NaN or Inf): check type and "
-			    "word order with `outfallctl read --all-orders`", s->name, name);
+			    name, num, unit, ch->range_min, ch->range_max);
 	else if (v->quality == Q_NO_RESPONSE && r->sensors[s - r->cfg->sensors].rc == -EPROTO)
 		chk_problem(r, CK_READ, "%s %s: the slave refused %s register %d", s->name, name,
 			    ch->table == TABLE_INPUT ? "input" : "holding", ch->reg);
@@ -296,8 +356,12 @@ static void judge_sensor(struct chk_report *r, size_t i)
 	else if (cs->rc != 0 && cs->rc != -EPROTO)
 		chk_problem(r, CK_READ, "sensor %s (on %s): %s", s->name,
 			    r->cfg->buses[s->bus].name, chk_result_text(cs->rc));
+	/* before any channel: a sensor whose word order is in doubt has none
+	 * of its readings judged, even those that happen to look plausible */
+	r->sensors[i].orders = chk_sensor_orders(r, i);
 	for (size_t c = 0; c < s->n_channels; c++)
 		judge_channel(r, s, c);
+	chk_suggest_orders(r, i);
 	if (s->outlet < 0)
 		chk_problem(r, CK_NOTE, "sensor %s belongs to no outlet: no permit applies to it",
 			    s->name);

@@ -2,6 +2,8 @@
  * ctl_check_json.c - the commissioning report as one JSON object, for
  * commissioning records kept by machines: the same content as the text
  * report, with verdicts as words and numbers that are not finite as null.
+ * Readings print at their precision (a float32 as its shortest decimal),
+ * as the daemon's outputs do.
  */
 #include <cJSON.h>
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include "ctl.h"
 #include "ctl_check.h"
 #include "base/clock.h"
+#include "base/numfmt.h"
 #include "base/param.h"
 
 /* Any failed allocation sets oom; the tree is then thrown away whole. */
@@ -28,6 +31,19 @@ static cJSON *checked(struct jw *w, cJSON *item)
 static void num(struct jw *w, cJSON *o, const char *k, double v)
 {
 	checked(w, isfinite(v) ? cJSON_AddNumberToObject(o, k, v) : cJSON_AddNullToObject(o, k));
+}
+
+/* A reading at the precision its flags give, not cJSON's 17 digits. */
+static void reading(struct jw *w, cJSON *o, const char *k, double v, unsigned flags)
+{
+	char text[NUMFMT_MAX];
+
+	if (!isfinite(v)) {
+		checked(w, cJSON_AddNullToObject(o, k));
+		return;
+	}
+	numfmt_value(text, v, flags);
+	checked(w, cJSON_AddRawToObject(o, k, text));
 }
 
 static void str(struct jw *w, cJSON *o, const char *k, const char *v)
@@ -95,15 +111,56 @@ static void put_limits(struct jw *w, const struct chk_report *r, const struct cf
 		num(w, lo, "window_min", l->basis == BASIS_ROLLING ? l->window_min : NAN);
 		num(w, lo, "min", l->has_min ? l->min : NAN);
 		num(w, lo, "max", l->has_max ? l->max : NAN);
-		str(w, lo, "verdict", chk_verdict_name(chk_limit_verdict(l, v)));
+		str(w, lo, "verdict", chk_verdict_name(chk_sensor_limit_verdict(r, s, l, v)));
 	}
 	sig = s->outlet >= 0 ? chk_signature(&r->cfg->outlets[s->outlet], v->param) : NULL;
 	if (sig) {
 		cJSON *so = checked(w, cJSON_AddObjectToObject(o, "sewage_signature"));
 
 		num(w, so, "above", sig->above);
-		str(w, so, "verdict", v->quality != Q_OK ? "no_value"
-				      : v->v > sig->above ? "exceeds" : "ok");
+		str(w, so, "verdict", chk_verdict_name(chk_signature_verdict(r, s, sig, v)));
+	}
+}
+
+/* "word_orders":{"abcd":{"value":..,"plausible":..},...}: the same
+ * registers read in every order, for an implausible reading. */
+static void put_orders(struct jw *w, const struct cfg_channel *ch, const struct rec_value *v,
+		       cJSON *o)
+{
+	cJSON *all = checked(w, cJSON_AddObjectToObject(o, "word_orders"));
+	struct chk_orders ord;
+
+	chk_channel_orders(ch, v, &ord);
+	for (int k = WO_ABCD; k <= WO_DCBA; k++) {
+		cJSON *one = checked(w, cJSON_AddObjectToObject(all,
+							 config_order_name((enum word_order)k)));
+
+		reading(w, one, "value", ord.v[k], v->flags);
+		checked(w, cJSON_AddBoolToObject(one, "plausible", ord.plausible[k]));
+	}
+}
+
+/* "suggested_word_order": ["abcd"] when some order makes every channel
+ * plausible where the configured one does not, else null. */
+static void put_suggestion(struct jw *w, const struct chk_sensor *cs, cJSON *o)
+{
+	cJSON *a;
+
+	if (!cs->orders) {
+		checked(w, cJSON_AddNullToObject(o, "suggested_word_order"));
+		return;
+	}
+	a = checked(w, cJSON_AddArrayToObject(o, "suggested_word_order"));
+	for (int k = WO_ABCD; k <= WO_DCBA; k++) {
+		cJSON *name;
+
+		if (!(cs->orders & (1u << k)))
+			continue;
+		name = cJSON_CreateString(config_order_name((enum word_order)k));
+		if (!name || !cJSON_AddItemToArray(a, name)) {
+			cJSON_Delete(name);
+			w->oom = true;
+		}
 	}
 }
 
@@ -112,13 +169,21 @@ static void put_channel(struct jw *w, const struct chk_report *r, const struct c
 {
 	const struct cfg_channel *ch = &s->channels[c];
 	const struct rec_value *v = &r->sensors[s - r->cfg->sensors].poll.values[c];
-	bool has_value = v->quality == Q_OK || v->quality == Q_OUT_OF_RANGE;
+	enum plausibility why = chk_plausibility(v);
+	bool has_value = v->quality == Q_OK || v->quality == Q_OUT_OF_RANGE || why != PL_OK;
 	cJSON *o = obj_in(w, a), *rng;
 
 	str(w, o, "parameter", param_name(ch->param));
 	str(w, o, "unit", param_unit(ch->param));
-	num(w, o, "value", has_value ? v->v : NAN);
+	reading(w, o, "value", has_value ? v->v : NAN, v->flags);
 	str(w, o, "quality", quality_name(v->quality));
+	checked(w, cJSON_AddBoolToObject(o, "plausible", why == PL_OK));
+	str(w, o, "implausible", why == PL_OK ? NULL : plausibility_name(why));
+	if (why != PL_OK)
+		str(w, o, "hint", s->driver == DRIVER_MODBUS ? chk_hint(ch, v, why)
+				  : param_hint(ch->param, v->v, why, false));
+	if (why != PL_OK && s->driver == DRIVER_MODBUS)
+		put_orders(w, ch, v, o);
 	if (s->driver == DRIVER_MODBUS) {
 		str(w, o, "table", ch->table == TABLE_INPUT ? "input" : "holding");
 		num(w, o, "register", ch->reg);
@@ -158,6 +223,7 @@ static void put_sensor(struct jw *w, const struct chk_report *r, size_t i, cJSON
 	num(w, o, "timeouts", (double)cs->cnt.timeouts);
 	num(w, o, "crc_errors", (double)cs->cnt.crc_errors);
 	num(w, o, "exceptions", (double)cs->cnt.exceptions);
+	put_suggestion(w, cs, o);
 	ch = checked(w, cJSON_AddArrayToObject(o, "channels"));
 	for (size_t c = 0; c < s->n_channels; c++)
 		put_channel(w, r, s, c, ch);
@@ -165,7 +231,7 @@ static void put_sensor(struct jw *w, const struct chk_report *r, size_t i, cJSON
 
 static void put_problems(struct jw *w, const struct chk_report *r, cJSON *root)
 {
-	static const char *const kinds[] = { "read", "limit", "note" };
+	static const char *const kinds[] = { "read", "limit", "note", "hint" };
 	cJSON *a = checked(w, cJSON_AddArrayToObject(root, "problems"));
 	bool ok = !r->lost_problems;
 
@@ -174,7 +240,7 @@ static void put_problems(struct jw *w, const struct chk_report *r, cJSON *root)
 
 		str(w, o, "kind", kinds[r->problems[i].kind]);
 		str(w, o, "text", r->problems[i].text);
-		ok &= r->problems[i].kind == CK_NOTE;
+		ok &= r->problems[i].kind == CK_NOTE || r->problems[i].kind == CK_HINT;
 	}
 	num(w, root, "lost_problems", (double)r->lost_problems);
 	checked(w, cJSON_AddBoolToObject(root, "ok", ok));

@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "ctl_check.h"
+#include "base/numfmt.h"
 #include "base/param.h"
 
 /* A bounded line being built; what does not fit is cut, never overflows. */
@@ -80,10 +81,22 @@ static void print_permits(const struct chk_report *r, FILE *out)
 	fprintf(out, "\n");
 }
 
-static void add_limit(struct line *l, const struct cfg_limit *lim, const struct rec_value *v)
+static const char *verdict_text(enum chk_verdict vd)
 {
-	enum chk_verdict vd = chk_limit_verdict(lim, v);
+	switch (vd) {
+	case CV_NOT_JUDGED:
+		return "judged by the daemon over time";
+	case CV_NO_VALUE:
+		return "no value to judge";
+	case CV_IN_DOUBT:
+		return "not judged, word order in doubt";
+	default:
+		return chk_verdict_name(vd);
+	}
+}
 
+static void add_limit(struct line *l, enum chk_verdict vd, const struct cfg_limit *lim)
+{
 	add(l, "%s", config_basis_name(lim->basis));
 	if (lim->basis == BASIS_ROLLING)
 		add(l, " %d min", lim->window_min);
@@ -93,8 +106,7 @@ static void add_limit(struct line *l, const struct cfg_limit *lim, const struct 
 		add(l, " max %g", lim->max);
 	else
 		add(l, " min %g", lim->min);
-	add(l, ": %s", vd == CV_NOT_JUDGED ? "judged by the daemon over time"
-		: vd == CV_NO_VALUE ? "no value to judge" : chk_verdict_name(vd));
+	add(l, ": %s", verdict_text(vd));
 }
 
 /* The permit limits (and storm signature) that apply to one channel. */
@@ -109,7 +121,7 @@ static void limits_text(const struct chk_report *r, const struct cfg_sensor *s,
 		if (p->limits[k].param != v->param)
 			continue;
 		add(l, "%s", l->len > start ? "; " : "");
-		add_limit(l, &p->limits[k], v);
+		add_limit(l, chk_sensor_limit_verdict(r, s, &p->limits[k], v), &p->limits[k]);
 	}
 	if (p && p->has_daily_volume && (v->param == P_FLOW || v->param == P_VOLUME_TOTAL))
 		add(l, "%sdaily volume max %g m3: judged by the daemon over the day",
@@ -117,7 +129,7 @@ static void limits_text(const struct chk_report *r, const struct cfg_sensor *s,
 	sig = s->outlet >= 0 ? chk_signature(&r->cfg->outlets[s->outlet], v->param) : NULL;
 	if (sig)
 		add(l, "%ssewage signature > %g: %s", l->len > start ? "; " : "", sig->above,
-		    v->quality != Q_OK ? "no value to judge" : v->v > sig->above ? "exceeds" : "ok");
+		    verdict_text(chk_signature_verdict(r, s, sig, v)));
 	if (l->len == start)
 		add(l, "%s", s->outlet < 0 ? "none (no outlet)" : p ? "none" : "none (no permit)");
 }
@@ -128,10 +140,13 @@ static void print_channel(const struct chk_report *r, const struct cfg_sensor *s
 	const struct cfg_channel *ch = &s->channels[c];
 	const struct rec_value *v = &r->sensors[s - r->cfg->sensors].poll.values[c];
 	enum chk_verdict range = chk_range_verdict(ch, v);
+	bool implausible = chk_plausibility(v) != PL_OK;
 	struct line value = { 0 }, rng = { 0 }, lim = { 0 };
+	char num[NUMFMT_MAX];
 
-	if (v->quality == Q_OK || v->quality == Q_OUT_OF_RANGE)
-		add(&value, "%.7g %s", v->v, param_unit(ch->param));
+	numfmt_value(num, v->v, v->flags);
+	if (v->quality == Q_OK || v->quality == Q_OUT_OF_RANGE || implausible)
+		add(&value, "%s %s", num, param_unit(ch->param));
 	else
 		add(&value, "-");
 	if (ch->has_range)
@@ -141,7 +156,8 @@ static void print_channel(const struct chk_report *r, const struct cfg_sensor *s
 		add(&rng, "none");
 	limits_text(r, s, v, &lim);
 	fprintf(out, "  %-13s %-18s %-13s range %-16s limits: %s", param_name(ch->param),
-		value.buf, quality_name(v->quality), rng.buf, lim.buf);
+		value.buf, implausible ? "implausible" : quality_name(v->quality), rng.buf,
+		lim.buf);
 	if (s->driver == DRIVER_MODBUS)
 		fprintf(out, "  [%s 0x%04X %s %s]", ch->table == TABLE_INPUT ? "input" : "holding",
 			ch->reg, config_type_name(ch->type), config_order_name(ch->order));
@@ -179,10 +195,11 @@ static void print_summary(const struct chk_report *r, FILE *out)
 	for (size_t i = 0; i < r->cfg->n_sensors; i++) {
 		channels += r->cfg->sensors[i].n_channels;
 		for (size_t c = 0; r->sensors[i].polled && c < r->cfg->sensors[i].n_channels; c++)
-			good += r->sensors[i].poll.values[c].quality == Q_OK;
+			good += r->sensors[i].poll.values[c].quality == Q_OK &&
+				chk_plausibility(&r->sensors[i].poll.values[c]) == PL_OK;
 	}
 	for (size_t i = 0; i < r->n_problems; i++)
-		problems += r->problems[i].kind != CK_NOTE;
+		problems += r->problems[i].kind == CK_READ || r->problems[i].kind == CK_LIMIT;
 	fprintf(out, "\nsummary: %zu channels on %zu sensors, %zu read with quality ok; ", channels,
 		r->cfg->n_sensors, good);
 	if (!problems && !r->lost_problems)
@@ -191,8 +208,8 @@ static void print_summary(const struct chk_report *r, FILE *out)
 		fprintf(out, "%zu problem%s found\n", problems + r->lost_problems,
 			problems + r->lost_problems == 1 ? "" : "s");
 	for (size_t i = 0; i < r->n_problems; i++)
-		fprintf(out, "  %s: %s\n", r->problems[i].kind == CK_NOTE ? "note" : "problem",
-			r->problems[i].text);
+		fprintf(out, "  %s: %s\n", r->problems[i].kind == CK_NOTE ? "note"
+			: r->problems[i].kind == CK_HINT ? "hint" : "problem", r->problems[i].text);
 	if (r->lost_problems)
 		fprintf(out, "  ... and %zu more problems\n", r->lost_problems);
 }

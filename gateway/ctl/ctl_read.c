@@ -14,6 +14,7 @@
 
 #include "ctl.h"
 #include "base/clock.h"
+#include "base/numfmt.h"
 #include "drivers/driver.h"
 
 #define READ_TIMEOUT_MS 500
@@ -192,12 +193,17 @@ static int read_options(int argc, char **argv, struct rd *r)
 	return check_required(r) < 0 ? EX_USAGE : -1;
 }
 
+/* A float32 as the shortest decimal that is the same float32 (183.9, as
+ * the daemon sends it), a float64 to 15 digits, an integer whole. buf has
+ * at least NUMFMT_MAX bytes. */
 static void format_value(const struct rd *r, double raw, char *buf, size_t cap)
 {
 	double v = raw * r->scale + r->offset;
 	bool plain = r->scale == 1.0 && r->offset == 0.0;
 
-	if (r->type == VT_FLOAT32)
+	if (r->type == VT_FLOAT32 && cap >= NUMFMT_MAX)
+		numfmt_value(buf, v, RV_F32);
+	else if (r->type == VT_FLOAT32)
 		snprintf(buf, cap, "%.7g", v);
 	else if (r->type == VT_FLOAT64)
 		snprintf(buf, cap, "%.15g", v);

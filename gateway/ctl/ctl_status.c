@@ -2,7 +2,9 @@
  * ctl_status.c - `outfallctl status`: what the running daemon is doing,
  * from the status.json it writes in its data_dir (gateway/daemon/status.h): per
  * sensor the last values, their age and the error counts; per sink the
- * backlog and the age of its oldest record; the open alerts. Says plainly
+ * backlog and the age of its oldest record, its last error and when it
+ * retries; the open alerts; which sensors are in maintenance or
+ * calibration, and whether permit dates are judged (the clock). Says plainly
  * when the file is missing, corrupt, stale or left by a stopped daemon.
  */
 #include <cJSON.h>
@@ -37,8 +39,9 @@ static void status_usage(FILE *out)
 		"usage: outfallctl status [-c FILE | --status FILE] [--json]\n"
 		"What the running outfalld is doing, from the status.json it writes every few\n"
 		"seconds in its data_dir: per sensor the last values, their age and the error\n"
-		"counts; per sink the records not yet acknowledged and the age of the oldest;\n"
-		"the open alerts. A file older than %d s means the daemon is not running.\n"
+		"counts; per sink the records not yet acknowledged and the age of the oldest,\n"
+		"its last error and when it next retries; a sensor's maintenance or calibration;\n"
+		"whether permit dates are judged (gateway.clock); the open alerts. A file older than %d s means the daemon is not running.\n"
 		"\n"
 		"  -c, --config FILE   find status.json in this config's data_dir\n"
 		"                      (default " CTL_DEFAULT_CONFIG ")\n"
@@ -90,6 +93,36 @@ static void judge(struct st_view *v)
 		v->state = ST_RUNNING;
 }
 
+/* Whether permit dates are judged, and why (gateway.clock). */
+static void print_clock(const struct status_snapshot *s)
+{
+	if (!s->has_clock)
+		return;
+	if (s->clock_rtc)
+		printf("permit dates judged: clock=rtc, trusted%s\n",
+		       s->clock_synced ? " (the kernel also reports NTP sync)" : "");
+	else if (s->dates_judged)
+		printf("permit dates judged: clock=ntp and the kernel reports NTP sync\n");
+	else
+		printf("permit dates NOT judged: clock=ntp and the kernel does not report NTP "
+		       "sync; set gateway.clock = \"rtc\" if this board has a battery clock\n");
+}
+
+static void print_maint(const struct st_view *v, const struct status_sensor *ss)
+{
+	char since[64], until[64], left[48];
+
+	if (!ss->maint)
+		return;
+	ctl_format_local(ss->maint_since_ms, since, sizeof(since));
+	ctl_format_local(ss->maint_end_ms, until, sizeof(until));
+	ctl_format_age(ss->maint_end_ms - v->s.now_wall_ms, left, sizeof(left));
+	printf("    IN %s since %s, ends by itself at %s (in %s); readings flagged %s, no "
+	       "alerts%s%s\n", ss->maint_mode == MM_CALIBRATION ? "CALIBRATION" : "MAINTENANCE",
+	       since, until, left, ss->maint_mode == MM_CALIBRATION ? "C" : "M",
+	       ss->maint_reason[0] ? "; reason: " : "", ss->maint_reason);
+}
+
 static void print_state(const struct st_view *v)
 {
 	const struct status_snapshot *s = &v->s;
@@ -113,6 +146,7 @@ static void print_state(const struct st_view *v)
 		printf("note: the status is from %s in the future: was the clock set back?\n",
 		       age);
 	printf("status file %s\n", v->file);
+	print_clock(&v->s);
 }
 
 static void print_values(const struct status_sensor *ss)
@@ -153,6 +187,29 @@ static void print_sensor(const struct st_view *v, const struct status_sensor *ss
 	       (unsigned long long)ss->timeouts, (unsigned long long)ss->crc_errors,
 	       (unsigned long long)ss->exceptions);
 	print_values(ss);
+	print_maint(v, ss);
+}
+
+/* "   last error 2 min ago (2026-12-02 18:45:12 CST): mqtt: cannot connect
+ *    to ...", "   waiting: next retry in 14 s (...)", ages from now. */
+static void print_sink_health(const struct st_view *v, const struct status_sink *sk)
+{
+	char age[48], when[64];
+
+	if (sk->last_error[0]) {
+		ctl_format_age(v->now_ms - sk->last_error_ms, age, sizeof(age));
+		ctl_format_local(sk->last_error_ms, when, sizeof(when));
+		printf("   last error %s ago (%s): %s\n", age, when, sk->last_error);
+	}
+	if (!sk->next_retry_ms)
+		return;
+	ctl_format_local(sk->next_retry_ms, when, sizeof(when));
+	if (sk->next_retry_ms > v->now_ms) {
+		ctl_format_age(sk->next_retry_ms - v->now_ms, age, sizeof(age));
+		printf("   waiting: next retry in %s (%s)\n", age, when);
+	} else {
+		printf("   waiting: next retry was due at %s\n", when);
+	}
 }
 
 static void print_sink(const struct st_view *v, const struct status_sink *sk)
@@ -166,6 +223,7 @@ static void print_sink(const struct st_view *v, const struct status_sink *sk)
 	       (unsigned long long)sk->unacked, oldest, (unsigned long long)sk->sent,
 	       (unsigned long long)sk->retried, (unsigned long long)sk->errors,
 	       (unsigned long long)sk->quarantined, (unsigned long long)sk->dropped);
+	print_sink_health(v, sk);
 }
 
 static void print_alert(const struct st_view *v, const struct rec_alert *a)

@@ -17,6 +17,8 @@ static const struct {
 	{ "read", ctl_read, "live decoded register values, every word order side by side" },
 	{ "check", ctl_check, "check a config and read every channel once: a commissioning report" },
 	{ "status", ctl_status, "what the running daemon is doing, from its status.json" },
+	{ "maintenance", ctl_maintenance, "a sensor into maintenance or calibration, or out" },
+	{ "alert", ctl_alert, "close an open alert known to be false (alert close ID)" },
 };
 
 static void usage(FILE *out)
@@ -24,7 +26,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: outfallctl VERB [OPTIONS]   (outfallctl VERB --help for its options)\n"
 		"installer and operator tool for outfalld\n\nverbs:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].what);
+		fprintf(out, "  %-12s %s\n", verbs[i].name, verbs[i].what);
 	fprintf(out, "\nA bus that outfalld (or another program) has open is never read behind its\n"
 		"back: scan, read and check refuse it and name the holder.\n"
 		"\n  -h, --help     this help\n  -V, --version  print the version\n"
