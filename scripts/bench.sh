@@ -15,6 +15,8 @@ echo "== pipeline (decode -> compliance -> JSON + line protocol -> outbox append
 mkdir -p "$WORK/example"
 cp "$TOP/config/outfall.conf.example" "$WORK/example/outfall.conf"
 cp "$TOP/config/permits.conf.example" "$WORK/example/permits.conf"
+# the examples refuse to load until their placeholders are filled in
+sed -i 's/CHANGE-ME/bench-0001/g' "$WORK/example/outfall.conf" "$WORK/example/permits.conf"
 "$BUILD/bench" "$WORK/example/outfall.conf"
 
 echo "== whole daemon: 2 slaves (7 channels) every 1 s over a pty, MQTT + InfluxDB, ${RUN_S} s"

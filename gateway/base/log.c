@@ -1,11 +1,18 @@
 /* log.c - leveled logging and rate-limited complaints (see log.h). */
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
 
 static int log_level = LOG_INFO; /* process-wide, set once by main */
+static int log_journal = -1;     /* stderr is the journal; -1: not decided yet */
 
 void log_set_level(int level)
 {
@@ -15,6 +22,11 @@ void log_set_level(int level)
 int log_get_level(void)
 {
 	return log_level;
+}
+
+void log_set_journal(int journal)
+{
+	log_journal = journal < 0 ? -1 : journal > 0;
 }
 
 static const char *level_word(int level)
@@ -28,17 +40,93 @@ static const char *level_word(int level)
 	}
 }
 
+/* A decimal number up to the end or stop; true and *out when whole. */
+static bool parse_u64(const char *s, const char *end, unsigned long long *out)
+{
+	char *stop;
+	unsigned long long v;
+
+	if (s == end || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &stop, 10);
+	if (errno || stop != end)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool log_is_journal(const char *journal_stream, int fd)
+{
+	unsigned long long dev, ino;
+	const char *colon;
+	struct stat st;
+
+	if (!journal_stream || !(colon = strchr(journal_stream, ':')))
+		return false;
+	if (!parse_u64(journal_stream, colon, &dev) ||
+	    !parse_u64(colon + 1, colon + 1 + strlen(colon + 1), &ino))
+		return false;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+char *log_format_time(int64_t wall_ms, char *buf, size_t cap)
+{
+	int64_t ms = wall_ms % 1000;
+	time_t sec = (time_t)(wall_ms / 1000);
+	struct tm tm;
+	long off;
+	int n;
+
+	if (ms < 0) {
+		ms += 1000;
+		sec -= 1;
+	}
+	if (!cap)
+		return buf;
+	buf[0] = '\0';
+	if (!localtime_r(&sec, &tm))
+		return buf;
+	off = tm.tm_gmtoff / 60; /* minutes east of UTC */
+	n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02ld:%02ld",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		     tm.tm_sec, (int)ms, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+	if (n < 0 || (size_t)n >= cap)
+		buf[0] = '\0';
+	return buf;
+}
+
+int log_format_line(char *buf, size_t cap, int level, bool journal, int64_t wall_ms,
+		    const char *msg)
+{
+	char when[LOG_TIME_LEN];
+
+	if (journal)
+		return snprintf(buf, cap, "<%d>%s", level, msg);
+	return snprintf(buf, cap, "%s outfalld: %s: %s",
+			log_format_time(wall_ms, when, sizeof(when)), level_word(level), msg);
+}
+
 static void log_vmsg(int level, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char msg[1024], line[1100];
+	int n;
 
 	if (level > log_level)
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap); /* truncation is acceptable here */
-	if (getenv("JOURNAL_STREAM"))
-		fprintf(stderr, "<%d>%s\n", level, line);
-	else
-		fprintf(stderr, "outfalld: %s: %s\n", level_word(level), line);
+	if (log_journal < 0)
+		log_journal = log_is_journal(getenv("JOURNAL_STREAM"), STDERR_FILENO);
+	vsnprintf(msg, sizeof(msg), fmt, ap); /* truncation is acceptable here */
+	n = log_format_line(line, sizeof(line) - 1, level, log_journal == 1, clock_wall_ms(), msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = (int)sizeof(line) - 2; /* cut: the line still ends */
+	line[n++] = '\n';
+	/* one write per line, so lines from a crash or a child never interleave */
+	fwrite(line, 1, (size_t)n, stderr);
 }
 
 void log_msg(int level, const char *fmt, ...)

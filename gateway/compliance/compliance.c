@@ -287,6 +287,30 @@ static void add_outlet_rules(struct builder *b, int o)
 	}
 }
 
+/* The most the outlet's flow can be: its flow channels' instrument range,
+ * the physical bound where one has none (or there is no flow channel). */
+static double max_flow(const struct config *cfg, const struct cfg_outlet *oc)
+{
+	double lo, most = 0, bound;
+	bool any = false;
+
+	param_bounds(P_FLOW, &lo, &bound);
+	for (size_t i = 0; i < oc->n_sensors; i++) {
+		const struct cfg_sensor *s = &cfg->sensors[oc->sensors[i]];
+
+		for (size_t k = 0; k < s->n_channels; k++) {
+			const struct cfg_channel *ch = &s->channels[k];
+			double hi = ch->has_range && ch->range_max > 0 ? ch->range_max : bound;
+
+			if (ch->param != P_FLOW)
+				continue;
+			any = true;
+			most = hi > most ? hi : most;
+		}
+	}
+	return any ? most : bound;
+}
+
 static void build_outlet(struct builder *b, int o)
 {
 	struct compliance *c = b->c;
@@ -301,6 +325,7 @@ static void build_outlet(struct builder *b, int o)
 	for (int k = out->first_ostat; k < out->first_ostat + out->n_ostat && !b->nomem; k++)
 		add_ostat_rules(b, o, k);
 	add_outlet_rules(b, o);
+	out->max_flow_m3h = max_flow(c->cfg, oc);
 }
 
 /* A health rule of one sensor, -1 when it does not apply. */
@@ -319,6 +344,22 @@ static int add_health(struct builder *b, bool applies, int type, int kind, int p
 	return add_rule(b, &r);
 }
 
+/* maintenance_overuse (maintenance.c judges them): too long, against
+ * maintenance_max_h, and too often, against the starts a day allows. Both
+ * raise and clear at once. */
+static void add_maint_rules(struct builder *b, int s, int param)
+{
+	int ri = add_health(b, true, RT_MAINT_LONG, AK_MAINTENANCE, param, s,
+			    b->c->cfg->alerting.maintenance_max_h);
+
+	if (ri >= 0)
+		b->c->rules[ri].immediate = true;
+	ri = add_health(b, true, RT_MAINT_OFTEN, AK_MAINTENANCE, param, s,
+			COMPLIANCE_MAINT_STARTS_MAX);
+	if (ri >= 0)
+		b->c->rules[ri].immediate = true;
+}
+
 static void add_chan(struct builder *b, int s, const struct cfg_channel *ch)
 {
 	struct compliance *c = b->c;
@@ -335,38 +376,61 @@ static void add_chan(struct builder *b, int s, const struct cfg_channel *ch)
 			       .nominal_ms = cs->interval_s * 1000LL };
 	if (ch->param == P_VOLUME_TOTAL)
 		x->modulus = counter_modulus(ch);
-	x->r_range = add_health(b, ch->has_range, RT_RANGE, AK_SENSOR_FAULT, ch->param, s, NAN);
-	x->r_invalid = add_health(b, true, RT_INVALID, AK_SENSOR_FAULT, ch->param, s, NAN);
-	x->r_flat = add_health(b, ch->flatline_s > 0, RT_FLATLINE, AK_SENSOR_FAULT, ch->param, s,
-			       NAN);
-	x->r_counter = add_health(b, ch->param == P_VOLUME_TOTAL, RT_COUNTER, AK_SENSOR_FAULT,
-				  ch->param, s, NAN);
 	x->r_gap = add_health(b, true, RT_GAP, AK_DATA_GAP, ch->param, s, cs->gap_s);
 	if (!b->nomem)
 		c->sensors[s].chan_of_param[ch->param] = (int8_t)(i - c->sensors[s].first_chan);
+}
+
+/* Which of the channel-level fault causes the sensor's channels can show. */
+static void sensor_can(const struct cfg_sensor *cs, bool *range, bool *flat, bool *counter)
+{
+	*range = *flat = *counter = false;
+	for (size_t k = 0; k < cs->n_channels; k++) {
+		*range |= cs->channels[k].has_range;
+		*flat |= cs->channels[k].flatline_s > 0;
+		*counter |= cs->channels[k].param == P_VOLUME_TOTAL;
+	}
+}
+
+/* One sensor_fault rule per cause the sensor can show (the rule's
+ * parameter is only a placeholder: the alert lists what it affects). */
+static void add_faults(struct builder *b, int s, int first)
+{
+	const struct cfg_sensor *cs = &b->c->cfg->sensors[s];
+	const struct cfg_alerting *a = &b->c->cfg->alerting;
+	struct cp_sensor *x = &b->c->sensors[s];
+	bool range, flat, counter;
+
+	sensor_can(cs, &range, &flat, &counter);
+	x->r_noresp = add_health(b, true, RT_NO_RESPONSE, AK_SENSOR_FAULT, first, s,
+				 a->no_response_polls);
+	x->r_crc = add_health(b, a->crc_error_pct > 0, RT_CRC, AK_SENSOR_FAULT, first, s,
+			      a->crc_error_pct);
+	x->r_range = add_health(b, range, RT_RANGE, AK_SENSOR_FAULT, first, s, NAN);
+	x->r_implaus = add_health(b, true, RT_IMPLAUSIBLE, AK_SENSOR_FAULT, first, s, NAN);
+	x->r_flat = add_health(b, flat, RT_FLATLINE, AK_SENSOR_FAULT, first, s, NAN);
+	x->r_counter = add_health(b, counter, RT_COUNTER, AK_SENSOR_FAULT, first, s, NAN);
 }
 
 static void build_sensor(struct builder *b, int s)
 {
 	struct compliance *c = b->c;
 	const struct cfg_sensor *cs = &c->cfg->sensors[s];
-	const struct cfg_alerting *a = &c->cfg->alerting;
 	struct cp_sensor *x = &c->sensors[s];
 	int first = cs->n_channels ? cs->channels[0].param : P_FLOW;
 
 	memset(x->chan_of_param, -1, sizeof(x->chan_of_param));
 	x->outlet = cs->outlet;
 	x->first_chan = c->n_chans;
-	x->r_noresp = x->r_crc = -1;
+	x->r_noresp = x->r_crc = x->r_range = x->r_implaus = x->r_flat = x->r_counter = -1;
+	x->registers = cs->driver == DRIVER_MODBUS;
 	if (cs->outlet < 0)
 		return;
-	x->r_noresp = add_health(b, true, RT_NO_RESPONSE, AK_SENSOR_FAULT, first, s,
-				 a->no_response_polls);
-	x->r_crc = add_health(b, a->crc_error_pct > 0, RT_CRC, AK_SENSOR_FAULT, first, s,
-			      a->crc_error_pct);
+	add_faults(b, s, first);
 	for (size_t k = 0; k < cs->n_channels && !b->nomem; k++)
 		add_chan(b, s, &cs->channels[k]);
 	c->sensors[s].n_chan = c->n_chans - c->sensors[s].first_chan;
+	add_maint_rules(b, s, first);
 }
 
 struct compliance *compliance_new(const struct config *cfg)
@@ -387,7 +451,7 @@ struct compliance *compliance_new(const struct config *cfg)
 	/* calloc: the pages of events never raised are never touched */
 	if (!b.nomem)
 		c->open = calloc(c->n_rules ? (size_t)c->n_rules : 1, sizeof(*c->open));
-	if (b.nomem || !c->open) {
+	if (b.nomem || !c->open || maint_new(c) < 0) {
 		compliance_free(c);
 		return NULL;
 	}
@@ -408,6 +472,7 @@ void compliance_free(struct compliance *c)
 	free(c->rolls);
 	free(c->outlets);
 	free(c->orphans);
+	maint_free(c->mt);
 	free(c);
 }
 
@@ -416,8 +481,10 @@ void compliance_free(struct compliance *c)
 int compliance_max_events(const struct compliance *c)
 {
 	/* a rule moves at most twice in one call (a day's volume clears at
-	 * midnight and may raise again on the same reading) */
-	return 2 * c->n_rules + AGG_COUNT * (int)c->cfg->n_outlets + c->n_orphans + 1;
+	 * midnight and may raise again on the same reading); a sensor's
+	 * maintenance may end in a tick */
+	return 2 * c->n_rules + AGG_COUNT * (int)c->cfg->n_outlets + c->n_orphans + 1 +
+	       (int)c->cfg->n_sensors;
 }
 
 int compliance_active(const struct compliance *c, int outlet_idx, struct rec_alert *out, int max)

@@ -73,6 +73,8 @@ static void judge_period_rule(struct compliance *c, int ri, const struct acc *ac
 {
 	struct cp_rule *r = &c->rules[ri];
 	double cov = acc_coverage(ac, span) * 100.0, mean = acc_mean(ac);
+
+	em->span_ms = span;
 	bool enough = cov >= c->cfg->alerting.coverage_pct, cond;
 	double value = r->type == RT_NODATA ? cov : mean;
 
@@ -123,7 +125,7 @@ static void close_period(struct compliance *c, int o, int p, struct cp_emit *em)
 		c->dirty = true;
 	}
 	if (p == AGG_DAY && x->r_volume >= 0)
-		rule_clear(c, x->r_volume, em, x->day_m3);
+		rule_clear(c, x->r_volume, em, x->day_m3, CR_BACK_INSIDE);
 	x->last_end[p] = x->end[p];
 	x->open[p] = false;
 }
@@ -176,15 +178,15 @@ static void drain_closed(struct compliance *c, struct compliance_out *out)
 
 /* ---- time-driven rules -------------------------------------------------- */
 
-/* Silence explained by a sensor that does not answer is not a gap too. */
+/* Silence explained by a fault of the sensor (it does not answer, or
+ * what it says about this channel cannot be used) is not a gap too. */
 static void judge_gap(struct compliance *c, const struct cp_chan *ch, struct cp_emit *em)
 {
-	const struct cp_sensor *s = &c->sensors[ch->sensor];
 	int64_t last = ch->has_ok ? ch->last_ok_mono : c->mono0;
 	int64_t silent_ms = em->mono_ms - last;
 	bool cond = silent_ms >= ch->gap_ms;
 
-	if (s->r_noresp >= 0 && c->rules[s->r_noresp].raised)
+	if (chan_faulted(c, ch))
 		return;
 	rule_judge(c, ch->r_gap, em, cond, !cond, (double)silent_ms / 1000.0, ch->last_q,
 		   ch->sensor);
@@ -203,7 +205,7 @@ static void judge_expiry(struct compliance *c, int o, struct cp_emit *em)
 	r = &c->rules[x->r_expiring];
 	left = config_date_days(x->permit->valid_until) - day;
 	if (left > (int64_t)r->limit) {
-		rule_clear(c, x->r_expiring, em, (double)left);
+		rule_clear(c, x->r_expiring, em, (double)left, CR_PERMIT_REPLACED);
 	} else if (!r->raised) {
 		rule_judge(c, x->r_expiring, em, true, false, (double)left, Q_OK, -1);
 		r->reminded_day = day;
@@ -223,6 +225,7 @@ static void emit_orphans(struct compliance *c, struct cp_emit *em)
 
 		ev.state = ALERT_CLEARED;
 		ev.until_ms = c->orphan_wall_ms;
+		ev.reason = c->orphans[done].reason;
 		emit_alert(em, &ev);
 	}
 	if (done)
@@ -239,6 +242,7 @@ int compliance_tick(struct compliance *c, int64_t wall_ms, int64_t mono_ms, bool
 	note_mono(c, mono_ms);
 	c->synced = clock_synced;
 	emit_orphans(c, &em);
+	maint_tick(c, &em);
 	for (size_t o = 0; o < c->cfg->n_outlets; o++)
 		outlet_advance(c, (int)o, &em);
 	for (int i = 0; i < c->n_chans; i++)

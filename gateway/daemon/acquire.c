@@ -70,8 +70,50 @@ struct acquire *acquire_new(const struct config *cfg, int64_t now_ms)
 	}
 	for (size_t s = 0; s < cfg->n_sensors; s++)
 		schedule_init(&a->sensors[s].sched, (int64_t)cfg->sensors[s].interval_s * 1000,
-			   now_ms);
+			      (int64_t)cfg->sensors[s].retry_max_s * 1000, now_ms);
 	return a;
+}
+
+/* The same device with the same line settings and driver: its open port
+ * can be handed over as it is. */
+static bool same_bus(const struct bus_state *x, const struct bus_state *y)
+{
+	const struct cfg_bus *a = x->cfg, *b = y->cfg;
+
+	return x->ops == y->ops && strcmp(a->name, b->name) == 0 &&
+	       strcmp(a->device, b->device) == 0 && a->baud == b->baud &&
+	       a->parity == b->parity && a->data_bits == b->data_bits &&
+	       a->stop_bits == b->stop_bits && a->timeout_ms == b->timeout_ms &&
+	       a->retries == b->retries;
+}
+
+static void carry_bus(struct bus_state *to, struct bus_state *from)
+{
+	to->port = from->port;
+	to->reopen_ms = from->reopen_ms;
+	to->reopen_wait_ms = from->reopen_wait_ms;
+	to->open_c = from->open_c;
+	from->port = NULL;
+}
+
+void acquire_carry(struct acquire *a, struct acquire *old, int64_t now_ms)
+{
+	for (size_t b = 0; b < a->cfg->n_buses; b++)
+		for (size_t k = 0; k < old->cfg->n_buses; k++)
+			if (same_bus(&a->buses[b], &old->buses[k])) {
+				carry_bus(&a->buses[b], &old->buses[k]);
+				break;
+			}
+	for (size_t s = 0; s < a->cfg->n_sensors; s++) {
+		int k = config_find_sensor(old->cfg, a->cfg->sensors[s].name);
+		struct sensor_state *to = &a->sensors[s];
+
+		if (k < 0)
+			continue;
+		schedule_carry(&to->sched, &old->sensors[k].sched, now_ms);
+		to->stats = old->sensors[k].stats;
+		to->c = old->sensors[k].c;
+	}
 }
 
 void acquire_free(struct acquire *a)

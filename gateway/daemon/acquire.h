@@ -30,6 +30,16 @@ typedef void (*acquire_emit_fn)(void *ctx, int sensor_idx, const struct record *
 struct acquire *acquire_new(const struct config *cfg, int64_t now_ms);
 void acquire_free(struct acquire *a); /* closes every port; NULL no-op */
 
+/*
+ * Reload: a (new, not yet run) takes over from old what still applies. An
+ * open port moves over when its bus has the same name, device, line
+ * settings and driver (old then no longer closes it); a sensor of the same
+ * name keeps its poll phase (schedule_carry), its failure count, counters
+ * and complaint state. Both configs must still be alive; old is freed
+ * after, as usual.
+ */
+void acquire_carry(struct acquire *a, struct acquire *old, int64_t now_ms);
+
 /* Monotonic ms of the earliest due poll or reopen. */
 int64_t acquire_next_ms(const struct acquire *a);
 

@@ -145,6 +145,7 @@ static int daemon_init(struct daemon *d, struct config *cfg)
 		return -EINVAL;
 	if (daemon_status_init(d) < 0)
 		log_warn("status: no room for a snapshot; outfallctl status will have none");
+	daemon_control_open(d);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0)
 		d->watchdog_ms = (int64_t)(wd_usec / 2000);
 	d->next_watchdog_ms = now;
@@ -154,6 +155,7 @@ static int daemon_init(struct daemon *d, struct config *cfg)
 
 static void daemon_fini(struct daemon *d)
 {
+	daemon_control_close(d);
 	daemon_free_sinks(d);
 	daemon_records_fini(d);
 	acquire_free(d->acq);
@@ -201,12 +203,13 @@ static int poll_timeout(struct daemon *d, int64_t now)
 
 static void loop_once(struct daemon *d)
 {
-	struct pollfd pfds[1 + DAEMON_MAX_SINKS * SINK_MAX_FDS];
+	struct pollfd pfds[2 + DAEMON_MAX_SINKS * SINK_MAX_FDS];
 	int first[DAEMON_MAX_SINKS], count[DAEMON_MAX_SINKS];
-	int n = 1;
+	int n = 2;
 	int64_t now = clock_mono_ms();
 
 	pfds[0] = (struct pollfd){ .fd = d->sigfd, .events = POLLIN };
+	pfds[1] = (struct pollfd){ .fd = d->ctlfd, .events = POLLIN }; /* -1: ignored */
 	for (int i = 0; i < d->n_sinks; i++) {
 		first[i] = n;
 		count[i] = d->sinks[i].ops->pollfds(d->sinks[i].impl, &pfds[n], SINK_MAX_FDS);
@@ -223,6 +226,8 @@ static void loop_once(struct daemon *d)
 		daemon_reload(d);
 		return; /* the sinks' fds changed: poll afresh */
 	}
+	if (pfds[1].revents & (POLLIN | POLLERR)) /* a read takes a pending error too */
+		daemon_control(d);
 	acquire_run(d->acq, clock_mono_ms(), daemon_on_poll, d);
 	now = clock_mono_ms();
 	timers(d, now); /* the outbox tick makes synced telemetry visible to sinks */
@@ -232,7 +237,7 @@ static void loop_once(struct daemon *d)
 
 int daemon_run(const char *path, struct config *cfg)
 {
-	struct daemon d = { .sigfd = -1, .mqtt = -1, .path = path };
+	struct daemon d = { .sigfd = -1, .ctlfd = -1, .mqtt = -1, .path = path };
 	int rc = daemon_init(&d, cfg);
 
 	if (rc < 0) {

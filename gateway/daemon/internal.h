@@ -51,7 +51,14 @@ struct daemon {
 	int64_t next_save_ms;   /* earliest retry of a failed state save */
 	uint64_t alerts;        /* alert events produced */
 	uint64_t lost_seen;     /* compliance_lost() already logged */
-	bool clock_synced;      /* adjtimex says NTP has set the clock */
+	bool clock_synced;      /* the wall clock is trusted: gateway.clock is
+				 * "rtc", or adjtimex says NTP has set it */
+	bool clock_kernel;      /* adjtimex says NTP has set it */
+	int clock_said;         /* commands.c: the clock line last logged, 0 none */
+	int ctlfd;              /* the control socket (control.h), -1 none */
+	char *ctl_dir;          /* where it was bound, for its removal */
+	int64_t next_maint_save_ms; /* earliest retry of a failed save */
+	struct complaint maint_c;
 	bool gap_open;          /* a data_gap alert for lost records is raised */
 	struct rec_alert gap;   /* its evidence */
 	struct complaint save_c;
@@ -78,6 +85,24 @@ void daemon_log_stats(struct daemon *d);
  * (stopped: the last one, from a clean shutdown). */
 int daemon_status_init(struct daemon *d);
 void daemon_status_write(struct daemon *d, bool stopped);
+
+/* Appends a compliance call's records in order: alerts logged and marked
+ * for the active sets, maintenance events logged, the rest as they are. */
+void daemon_append_out(struct daemon *d, const struct compliance_out *out);
+
+/* commands.c: the control channel (control.h) and what it asks for -
+ * maintenance on and off, closing an alert - the maintenance modes on
+ * disk, and whether the wall clock is trusted to judge permit dates. */
+void daemon_control_open(struct daemon *d);  /* logs and goes on without */
+void daemon_control_close(struct daemon *d);
+void daemon_control(struct daemon *d);       /* the requests waiting */
+void daemon_maint_restore(struct daemon *d); /* at start, after the alerts */
+void daemon_maint_save(struct daemon *d, bool force);
+/* d->clock_synced and clock_kernel for now; one log line on a change. */
+void daemon_clock_check(struct daemon *d);
+/* Maintenance and clock state into the status snapshot. */
+void daemon_status_maint(struct daemon *d);
+void daemon_log_maint(const struct record *r);
 
 /* daemon.c: the outbox and sinks for d->cfg, and taking them down. */
 void daemon_name_sinks(struct daemon *d);

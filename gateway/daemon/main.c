@@ -26,9 +26,10 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: outfalld [-c FILE] [-n] [-v] [-V] [-h]\n"
+		"usage: outfalld [-c FILE] [-n] [--strict] [-v] [-V] [-h]\n"
 		"  -c FILE  gateway config (default " DEFAULT_CONFIG ")\n"
 		"  -n       check the config and its permits file, print a summary, exit\n"
+		"  --strict treat every config warning as an error (with -n, and at start)\n"
 		"  -v       verbose (debug) logging\n"
 		"  -V       print the version and exit\n"
 		"  -h       this help\n"
@@ -74,15 +75,19 @@ static int check_data_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = { { "strict", no_argument, NULL, 'S' },
+						  { NULL, 0, NULL, 0 } };
 	const char *path = DEFAULT_CONFIG;
 	bool check_only = false;
+	struct config_opts copts = { .strict = false };
 	struct config *cfg = NULL;
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "c:nvVh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
 		case 'n': check_only = true; break;
+		case 'S': copts.strict = true; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'V': printf("outfalld %s\n", OUTFALL_VERSION); return EX_OK;
 		case 'h': usage(stdout); return EX_OK;
@@ -93,15 +98,19 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	rc = config_load(path, &cfg, stderr);
+	rc = config_load_opts(path, &copts, &cfg, stderr);
 	if (rc == -ENOMEM) {
 		log_err("out of memory loading %s", path);
 		return EX_SOFTWARE;
 	}
 	if (rc != 0) {
-		fprintf(stderr, "%s: %d error%s, not started\n", path, rc, rc == 1 ? "" : "s");
+		fprintf(stderr, "%s: %d error%s%s, not started\n", path, rc, rc == 1 ? "" : "s",
+			copts.strict && copts.warnings ? " (warnings count under --strict)" : "");
 		return EX_CONFIG;
 	}
+	if (copts.warnings)
+		fprintf(stderr, "%s: %d warning%s (listed above; --strict makes them errors)\n",
+			path, copts.warnings, copts.warnings == 1 ? "" : "s");
 	if (check_only) {
 		config_print_summary(cfg, stdout);
 		config_free(cfg);

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/timex.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -20,12 +19,58 @@
 #include "encode/encode.h"
 #include "sinks/mqtt/mqtt.h"
 
+/* "cod, ph": the parameters a sensor fault affects. */
+static void fault_params(const struct rec_alert *a, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < a->n_params && i < REC_MAX_VALUES; i++) {
+		int n = snprintf(buf + len, cap - len, "%s%s", i ? ", " : "",
+				 param_name(a->params[i]));
+
+		if (n < 0 || (size_t)n >= cap - len)
+			return; /* what fits */
+		len += (size_t)n;
+	}
+}
+
+/* What the alert says, in its own terms: no limit where there is none. */
+static void alert_detail(const struct rec_alert *a, char *buf, size_t cap)
+{
+	char params[128];
+	const char *cause = fault_cause_name(a->cause);
+
+	switch (a->kind) {
+	case AK_SENSOR_FAULT:
+		fault_params(a, params, sizeof(params));
+		snprintf(buf, cap, "%s (%s), %d polls missed%s%s", cause ? cause : "?", params,
+			 (int)a->polls_missed, a->note[0] ? ", hint: " : "", a->note);
+		break;
+	case AK_DATA_GAP:
+		snprintf(buf, cap, "no good data for %d s, coverage %.1f %%", (int)a->gap_s,
+			 a->coverage_pct);
+		break;
+	case AK_PERMIT_EXPIRING:
+		snprintf(buf, cap, "%d days left", (int)a->days_left);
+		break;
+	default:
+		snprintf(buf, cap, "value %.10g, limit %.10g %s%s", a->value, a->limit,
+			 param_unit(a->param), a->unhealthy ? ", sensor unhealthy meanwhile" : "");
+	}
+}
+
 static void log_alert(const struct rec_alert *a)
 {
-	log_notice("alert %s: %s %s on outlet %s: value %.10g, limit %.10g %s, permit %s (%s)",
-		   alert_state_name(a->state), alert_kind_name(a->kind), param_name(a->param),
-		   a->outlet[0] ? a->outlet : "-", a->value, a->limit, param_unit(a->param),
-		   a->permit[0] ? a->permit : "-", a->id);
+	char detail[REC_NOTE + 256];
+	const char *reason = clear_reason_name(a->reason);
+
+	alert_detail(a, detail, sizeof(detail));
+	log_notice("alert %s: %s %s on outlet %s: %s%s%s, permit %s (%s)",
+		   alert_state_name(a->state), alert_kind_name(a->kind),
+		   a->kind == AK_SENSOR_FAULT ? a->sensor : param_name(a->param),
+		   a->outlet[0] ? a->outlet : "-", detail, reason ? ", reason " : "",
+		   reason ? reason : "", a->permit[0] ? a->permit : "-", a->id);
 }
 
 static void append(struct daemon *d, const struct record *r)
@@ -59,10 +104,15 @@ void daemon_on_poll(void *ctx, int sensor_idx, const struct record *poll)
 	struct record rec = *poll;
 	const struct record *r = &rec;
 	struct compliance_poll p = { .rec = r, .mono_ms = clock_mono_ms(), .has_counters = true };
-	int n;
+	int n, o = d->cfg->sensors[sensor_idx].outlet;
 
 	if (!d->clock_synced)
 		rec.flags |= REC_F_CLOCK_UNSYNCED;
+	for (int k = 0, mf = compliance_maint_flags(d->comp, sensor_idx); mf && k < rec.u.poll.n;
+	     k++) /* in maintenance or calibration: flag M or C */
+		rec.u.poll.values[k].flags |= (uint8_t)mf;
+	/* the telemetry carries the verdict: implausible values are invalid */
+	compliance_screen(d->comp, sensor_idx, &rec, p.mono_ms);
 	append(d, r);
 	status_note_poll(&d->status, sensor_idx, r);
 	acquire_get_stats(d->acq, sensor_idx, &st);
@@ -71,6 +121,16 @@ void daemon_on_poll(void *ctx, int sensor_idx, const struct record *poll)
 	n = compliance_poll(d->comp, sensor_idx, &p, d->events, d->max_events);
 	for (int i = 0; i < n; i++)
 		append_alert(d, r->ts_ms, &d->events[i]);
+	if (o >= 0 && compliance_changed(d->comp, o))
+		d->active_dirty[o] = true; /* an open alert turned unhealthy */
+}
+
+/* The time the lost records spanned, in s (their own timestamps). */
+static int32_t gap_seconds(const struct outbox_gap *g)
+{
+	int64_t s = g->last_ts_ms > g->first_ts_ms ? (g->last_ts_ms - g->first_ts_ms) / 1000 : 0;
+
+	return s > INT32_MAX ? INT32_MAX : (int32_t)s;
 }
 
 /* Records the outbox lost (disk cap, disk failure) become a data_gap alert,
@@ -82,8 +142,11 @@ static void check_gap(struct daemon *d, int64_t wall_ms)
 	if (!outbox_take_gap(d->ob, &g))
 		return;
 	if (d->gap_open) {
+		int32_t more = gap_seconds(&g);
+
 		d->gap.value += (double)g.records;
 		d->gap.peak = d->gap.value;
+		d->gap.gap_s = more > INT32_MAX - d->gap.gap_s ? INT32_MAX : d->gap.gap_s + more;
 		return;
 	}
 	memset(&d->gap, 0, sizeof(d->gap));
@@ -92,6 +155,8 @@ static void check_gap(struct daemon *d, int64_t wall_ms)
 	d->gap.sensor_health = Q_OK;
 	d->gap.value = d->gap.peak = (double)g.records;
 	d->gap.limit = NAN;
+	d->gap.coverage_pct = NAN;
+	d->gap.gap_s = gap_seconds(&g);
 	d->gap.since_ms = g.first_ts_ms ? g.first_ts_ms : wall_ms;
 	snprintf(d->gap.id, sizeof(d->gap.id), "%s/outbox/data_gap/%lld", d->cfg->id,
 		 (long long)wall_ms);
@@ -108,6 +173,7 @@ static void close_gap(struct daemon *d, int64_t wall_ms)
 		return;
 	d->gap.state = ALERT_CLEARED;
 	d->gap.until_ms = wall_ms;
+	d->gap.reason = CR_BACK_INSIDE; /* the outbox keeps everything again */
 	append_alert(d, wall_ms, &d->gap);
 	d->gap_open = false;
 }
@@ -154,14 +220,16 @@ static void emit_metrics(struct daemon *d)
 	close_gap(d, wall);
 }
 
-/* TIME_ERROR, or a failed call, means the kernel does not know the clock
- * to be synchronised (no NTP yet on a board without an RTC). */
-static bool clock_synced(void)
+void daemon_append_out(struct daemon *d, const struct compliance_out *out)
 {
-	struct timex tx = { 0 };
-	int state = adjtimex(&tx);
-
-	return state >= 0 && state != TIME_ERROR;
+	for (int i = 0; i < out->n; i++) {
+		if (out->recs[i].type == REC_ALERT)
+			append_alert(d, out->recs[i].ts_ms, &out->recs[i].u.alert);
+		else
+			append(d, &out->recs[i]);
+		if (out->recs[i].type == REC_MAINT)
+			daemon_log_maint(&out->recs[i]);
+	}
 }
 
 void daemon_compliance_step(struct daemon *d, int64_t mono_ms)
@@ -170,14 +238,9 @@ void daemon_compliance_step(struct daemon *d, int64_t mono_ms)
 	struct compliance_out out = { .recs = d->tick_recs, .max = d->max_events };
 	uint64_t lost;
 
-	d->clock_synced = clock_synced();
+	daemon_clock_check(d);
 	compliance_tick(d->comp, wall, mono_ms, d->clock_synced, &out);
-	for (int i = 0; i < out.n; i++) {
-		if (out.recs[i].type == REC_ALERT)
-			append_alert(d, out.recs[i].ts_ms, &out.recs[i].u.alert);
-		else
-			append(d, &out.recs[i]);
-	}
+	daemon_append_out(d, &out);
 	lost = compliance_lost(d->comp);
 	if (lost > d->lost_seen || out.dropped)
 		log_err("compliance: %llu events or aggregates had no room and were lost",
@@ -197,6 +260,7 @@ void daemon_records_tick(struct daemon *d, int64_t mono_ms)
 		d->next_metrics_ms = mono_ms + DAEMON_METRICS_MS;
 	}
 	daemon_save_state(d, false);
+	daemon_maint_save(d, false);
 	daemon_publish_active(d);
 	if (mono_ms >= d->next_status_ms) {
 		daemon_status_write(d, false);
@@ -297,6 +361,7 @@ int daemon_records_init(struct daemon *d)
 	if (!d->comp)
 		return -ENOMEM;
 	restore_state(d);
+	daemon_maint_restore(d);
 	d->max_events = compliance_max_events(d->comp);
 	d->events = calloc((size_t)d->max_events, sizeof(*d->events));
 	d->tick_recs = calloc((size_t)d->max_events, sizeof(*d->tick_recs));
@@ -307,7 +372,7 @@ int daemon_records_init(struct daemon *d)
 	for (size_t o = 0; o < d->cfg->n_outlets; o++)
 		d->active_dirty[o] = true; /* replace whatever a broker retained */
 	d->next_tick_ms = now;
-	d->clock_synced = clock_synced();
+	daemon_clock_check(d);
 	d->next_metrics_ms = now + DAEMON_METRICS_MS;
 	return 0;
 }
@@ -316,6 +381,8 @@ void daemon_records_fini(struct daemon *d)
 {
 	if (d->comp)
 		daemon_save_state(d, true);
+	if (d->comp)
+		daemon_maint_save(d, true);
 	compliance_free(d->comp);
 	free(d->events);
 	free(d->tick_recs);
@@ -376,7 +443,11 @@ static void status_fill(struct daemon *d)
 	}
 	for (size_t i = 0; i < s->n_sinks && (int)i < d->n_sinks; i++) {
 		struct sink_stats st;
+		struct sink_health h;
 
+		d->sinks[i].ops->get_health(d->sinks[i].impl, &h);
+		status_note_sink_health(&s->sinks[i], h.last_error, h.last_error_wall_ms,
+					h.next_retry_ms, clock_wall_ms(), clock_mono_ms());
 		d->sinks[i].ops->get_stats(d->sinks[i].impl, &st);
 		s->sinks[i].unacked = outbox_unacked(d->ob, (int)i);
 		s->sinks[i].oldest_unacked_ms = outbox_oldest_unacked_ms(d->ob, (int)i);
@@ -394,6 +465,7 @@ static void status_fill(struct daemon *d)
 
 		s->n_alerts += (size_t)n < room ? (size_t)n : room;
 	}
+	daemon_status_maint(d);
 	s->now_wall_ms = clock_wall_ms();
 }
 

@@ -1,15 +1,23 @@
 /*
  * reload.c - SIGHUP: read both config files again and swap the new
- * configuration in without losing queued records or open alerts.
+ * configuration in without losing queued records, open alerts, evidence or
+ * connections.
  *
  * Load -> validate -> commit: an invalid file leaves everything running as
  * it was, with every error logged as file:line. A valid one is prepared
  * first (new acquisition, then the compliance engine, which carries open
- * alerts and open periods over), and only then swapped
- * in: buses are closed and reopened from the new config, the sinks are made
- * again (they resend what their peers had not acknowledged: the outbox
- * cursors are on disk), and the outbox is reopened only when the set of
- * sinks changed.
+ * alerts, periods, rolling windows and rule timers over: compliance_reload
+ * and compliance_carry), the changes are logged one line each
+ * (reload_diff), and only then is it swapped in:
+ *  - buses whose settings did not change keep their open port, and sensors
+ *    keep their poll phase, failure count and counters (acquire_carry);
+ *  - a sink whose settings and files did not change is kept as it is, with
+ *    its connection, its counters and its place in the outbox; one whose
+ *    settings changed is made again (it resends what its peer had not
+ *    acknowledged: the outbox cursors are on disk);
+ *  - the outbox is reopened only when the set of sinks changed, and then
+ *    every sink is made again, since they all read from it;
+ *  - the status snapshot keeps each remaining sensor's last values.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +26,10 @@
 #include <time.h>
 
 #include "internal.h"
+#include "reload.h"
 #include "base/clock.h"
+#include "sinks/influx/influx.h"
+#include "sinks/mqtt/mqtt.h"
 
 /* What the new config needs before anything is swapped. */
 struct prepared {
@@ -63,6 +74,99 @@ static void resize_outputs(struct daemon *d)
 	d->max_events = max;
 }
 
+/* ---- sinks -------------------------------------------------------------- */
+
+/* A sink that refused its new settings: it polls nothing and sends nothing
+ * (its records wait in the outbox) until a reload makes it again. */
+static int off_pollfds(void *impl, struct pollfd *pfds, int max)
+{
+	(void)impl;
+	(void)pfds;
+	(void)max;
+	return 0;
+}
+
+static int64_t off_next_ms(void *impl, int64_t now_ms)
+{
+	(void)impl;
+	(void)now_ms;
+	return INT64_MAX;
+}
+
+static void off_dispatch(void *impl, const struct pollfd *pfds, int n, int64_t now_ms)
+{
+	(void)impl;
+	(void)pfds;
+	(void)n;
+	(void)now_ms;
+}
+
+static void off_flush(void *impl, int64_t budget_ms)
+{
+	(void)impl;
+	(void)budget_ms;
+}
+
+static void off_get_stats(void *impl, struct sink_stats *out)
+{
+	(void)impl;
+	memset(out, 0, sizeof(*out));
+}
+
+static void off_get_health(void *impl, struct sink_health *out)
+{
+	const int64_t *when = impl;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->last_error, sizeof(out->last_error),
+		 "refused the settings of the last reload (see the log); off until the next");
+	out->last_error_wall_ms = when ? *when : 0;
+}
+
+static bool off_files_changed(void *impl)
+{
+	(void)impl;
+	return true; /* the next reload tries again, whatever changed */
+}
+
+static void off_free(void *impl)
+{
+	free(impl);
+}
+
+static const struct sink_ops off_ops = {
+	.name = "off",
+	.pollfds = off_pollfds,
+	.next_ms = off_next_ms,
+	.dispatch = off_dispatch,
+	.flush = off_flush,
+	.get_stats = off_get_stats,
+	.get_health = off_get_health,
+	.files_changed = off_files_changed,
+	.free = off_free,
+};
+
+/* Sink i for d->cfg, or the off sink if it refuses (logged by it). */
+static void make_sink(struct daemon *d, int i)
+{
+	const struct config *cfg = d->cfg;
+	int64_t *when;
+	int rc;
+
+	if (i == d->mqtt)
+		rc = sink_mqtt_new(&cfg->mqtt, cfg->id, d->ob, i, d->started_ms, &d->sinks[i]);
+	else
+		rc = sink_influx_new(&cfg->influx, cfg->id, cfg->data_dir, d->ob, i, &d->sinks[i]);
+	if (rc == 0)
+		return;
+	log_err("reload: sink %s refused its new settings; it stays off until the next reload",
+		d->sink_names[i]);
+	when = malloc(sizeof(*when));
+	if (when)
+		*when = clock_wall_ms();
+	d->sinks[i] = (struct sink){ .ops = &off_ops, .impl = when }; /* NULL: no time */
+}
+
 static bool same_sinks(const struct daemon *d, const char *const *names, int n)
 {
 	if (n != d->n_sinks)
@@ -73,39 +177,111 @@ static bool same_sinks(const struct daemon *d, const char *const *names, int n)
 	return true;
 }
 
-/* The sinks again for the new config; the outbox too if their set changed. */
-static void remake_sinks(struct daemon *d)
+/* The same set of sinks: each is kept unless its settings or files changed. */
+static void keep_or_remake(struct daemon *d, const struct config *old)
 {
-	const char *old[DAEMON_MAX_SINKS];
+	bool kept[DAEMON_MAX_SINKS] = { false };
+	int n_kept = 0;
+
+	for (int i = 0; i < d->n_sinks; i++) {
+		struct sink *sk = &d->sinks[i];
+		bool same = reload_sink_same(old, d->cfg, i == d->mqtt ? RELOAD_MQTT : RELOAD_INFLUX);
+		bool files = sk->ops->files_changed(sk->impl);
+
+		if (same && !files) {
+			kept[i] = true;
+			n_kept++;
+			continue;
+		}
+		if (sk->ops == &off_ops)
+			log_notice("reload: sink %s: trying its settings again", d->sink_names[i]);
+		else if (same)
+			log_notice("reload: sink %s: a password, token or certificate file changed; "
+				   "connecting afresh", d->sink_names[i]);
+		else
+			log_notice("reload: sink %s: settings changed; connecting afresh",
+				   d->sink_names[i]);
+		sk->ops->free(sk->impl);
+		make_sink(d, i);
+	}
+	if (d->n_sinks && n_kept == d->n_sinks) {
+		log_notice("reload: sinks unchanged, connections kept");
+		return;
+	}
+	for (int i = 0; i < d->n_sinks; i++)
+		if (kept[i])
+			log_notice("reload: sink %s unchanged, connection kept", d->sink_names[i]);
+}
+
+/* The sinks for the new config: kept, made again, or all made again with
+ * the outbox reopened if their set changed. */
+static void remake_sinks(struct daemon *d, const struct config *old)
+{
+	const char *names[DAEMON_MAX_SINKS];
 	int n_old = d->n_sinks;
 
-	memcpy(old, d->sink_names, sizeof(old));
-	daemon_free_sinks(d); /* they point into the old config */
+	memcpy(names, d->sink_names, sizeof(names));
 	daemon_name_sinks(d);
-	if (!same_sinks(d, old, n_old)) {
-		int n_new = d->n_sinks;
-
-		log_notice("reload: the set of sinks changed; reopening the outbox");
-		outbox_close(d->ob);
-		d->ob = NULL;
-		if (daemon_open_outbox(d, clock_mono_ms()) < 0) {
-			log_err("reload: cannot reopen the outbox; stopping so that the "
-				"service manager restarts outfalld");
-			d->stop = true;
-			d->n_sinks = 0;
-			return;
-		}
-		d->n_sinks = n_new;
+	if (same_sinks(d, names, n_old)) {
+		keep_or_remake(d, old);
+		return;
 	}
-	if (daemon_add_sinks(d, d->started_ms) < 0)
-		log_err("reload: a sink refused its new settings; it stays off until the "
-			"next reload");
+	for (int i = 0; i < n_old; i++)
+		d->sinks[i].ops->free(d->sinks[i].impl);
+	log_notice("reload: the set of sinks changed; reopening the outbox and connecting "
+		   "every sink afresh");
+	outbox_close(d->ob);
+	d->ob = NULL;
+	if (daemon_open_outbox(d, clock_mono_ms()) < 0) {
+		log_err("reload: cannot reopen the outbox; stopping so that the service manager "
+			"restarts outfalld");
+		d->stop = true;
+		d->n_sinks = 0;
+		return;
+	}
+	for (int i = 0; i < d->n_sinks; i++)
+		make_sink(d, i);
 }
+
+/* ---- status ------------------------------------------------------------- */
+
+/* A sensor that is still there keeps its last values and their times. */
+static void carry_status(struct status_snapshot *s, const struct status_snapshot *prev)
+{
+	for (size_t i = 0; i < s->n_sensors; i++)
+		for (size_t k = 0; k < prev->n_sensors; k++) {
+			const struct status_sensor *p = &prev->sensors[k];
+			struct status_sensor *n = &s->sensors[i];
+
+			if (strcmp(p->name, n->name) != 0)
+				continue;
+			n->last_ok_wall_ms = p->last_ok_wall_ms;
+			n->last_poll_wall_ms = p->last_poll_wall_ms;
+			n->n_values = p->n_values;
+			memcpy(n->values, p->values, sizeof(n->values));
+			break;
+		}
+}
+
+static void renew_status(struct daemon *d)
+{
+	struct status_snapshot prev = d->status;
+
+	d->status = (struct status_snapshot){ 0 };
+	if (daemon_status_init(d) < 0)
+		log_warn("status: no room for a snapshot; outfallctl status will have none");
+	else
+		carry_status(&d->status, &prev);
+	status_clear(&prev);
+}
+
+/* ---- the reload --------------------------------------------------------- */
 
 static void commit(struct daemon *d, struct config *nc, struct prepared *p)
 {
 	struct config *old = d->cfg;
 
+	acquire_carry(p->acq, d->acq, clock_mono_ms());
 	acquire_free(d->acq);
 	d->acq = p->acq;
 	free(d->active_dirty);
@@ -116,19 +292,31 @@ static void commit(struct daemon *d, struct config *nc, struct prepared *p)
 	d->cfg = nc;
 	setenv("TZ", nc->timezone, 1);
 	tzset();
-	remake_sinks(d);
+	remake_sinks(d, old);
 	config_free(old);
+}
+
+static void log_change(void *ctx, const char *line)
+{
+	(void)ctx;
+	log_notice("reload: %s", line);
 }
 
 void daemon_reload(struct daemon *d)
 {
+	/* as strictly as at start: outfalld --strict refuses warnings then too */
+	struct config_opts opts = { .strict = d->cfg->strict };
 	struct config *nc = NULL;
 	struct prepared p;
 	int rc;
 
 	log_notice("SIGHUP: reading %s again", d->path);
-	rc = config_load(d->path, &nc, stderr);
-	if (rc != 0) {
+	rc = config_load_opts(d->path, &opts, &nc, stderr);
+	if (rc < 0) {
+		log_err("reload: %s: %s; the running configuration stays", d->path, strerror(-rc));
+		return;
+	}
+	if (rc > 0) {
 		log_err("reload: %s: %d error%s (listed above); the running configuration stays",
 			d->path, rc, rc == 1 ? "" : "s");
 		return;
@@ -146,9 +334,10 @@ void daemon_reload(struct daemon *d)
 		config_free(nc);
 		return;
 	}
+	if (reload_diff(d->cfg, nc, log_change, NULL) == 0)
+		log_notice("reload: no setting changed");
 	commit(d, nc, &p);
-	if (daemon_status_init(d) < 0)
-		log_warn("status: no room for a snapshot; outfallctl status will have none");
+	renew_status(d);
 	daemon_save_state(d, true);
 	log_notice("reload: done: %zu sensors on %zu buses, %zu outlets, %zu permits, %d sinks",
 		   nc->n_sensors, nc->n_buses, nc->n_outlets, nc->n_permits, d->n_sinks);

@@ -94,6 +94,18 @@ void status_note_poll(struct status_snapshot *s, int sensor_idx, const struct re
 		ss->last_ok_wall_ms = r->ts_ms;
 }
 
+void status_note_sink_health(struct status_sink *ss, const char *last_error,
+			     int64_t last_error_wall_ms, int64_t next_retry_mono_ms,
+			     int64_t now_wall_ms, int64_t now_mono_ms)
+{
+	copy_str(ss->last_error, sizeof(ss->last_error), last_error);
+	ss->last_error_ms = ss->last_error[0] ? last_error_wall_ms : 0;
+	ss->next_retry_ms = 0;
+	if (next_retry_mono_ms > 0)
+		ss->next_retry_ms = now_wall_ms + (next_retry_mono_ms > now_mono_ms
+						   ? next_retry_mono_ms - now_mono_ms : 0);
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
 /* Builds a cJSON tree; any failed allocation sets oom and the result is
@@ -151,6 +163,53 @@ static void put_values(struct jw *w, cJSON *o, const struct status_sensor *ss)
 	}
 }
 
+/* ---- maintenance and clock (see status.h) ---- */
+
+static void put_bool(struct jw *w, cJSON *o, const char *k, bool v)
+{
+	if (!cJSON_AddBoolToObject(o, k, v))
+		w->oom = true;
+}
+
+static void put_maint(struct jw *w, cJSON *o, const struct status_sensor *ss)
+{
+	cJSON *m;
+
+	if (!ss->maint) {
+		if (!cJSON_AddNullToObject(o, "maintenance"))
+			w->oom = true;
+		return;
+	}
+	m = cJSON_AddObjectToObject(o, "maintenance");
+	if (!m) {
+		w->oom = true;
+		return;
+	}
+	put_str(w, m, "mode", maint_mode_name(ss->maint_mode));
+	put_num(w, m, "since_ms", (double)ss->maint_since_ms);
+	put_num(w, m, "planned_end_ms", (double)ss->maint_end_ms);
+	if (ss->maint_reason[0])
+		put_str(w, m, "reason", ss->maint_reason);
+	else if (!cJSON_AddNullToObject(m, "reason"))
+		w->oom = true;
+}
+
+static void put_clock(struct jw *w, cJSON *root, const struct status_snapshot *s)
+{
+	cJSON *c;
+
+	if (!s->has_clock)
+		return;
+	c = cJSON_AddObjectToObject(root, "clock");
+	if (!c) {
+		w->oom = true;
+		return;
+	}
+	put_str(w, c, "source", s->clock_rtc ? "rtc" : "ntp");
+	put_bool(w, c, "kernel_synced", s->clock_synced);
+	put_bool(w, c, "dates_judged", s->dates_judged);
+}
+
 static void put_sensor(struct jw *w, cJSON *a, const struct status_sensor *ss)
 {
 	cJSON *o = add_object(w, a);
@@ -167,6 +226,7 @@ static void put_sensor(struct jw *w, cJSON *a, const struct status_sensor *ss)
 	put_num(w, o, "crc_errors", (double)ss->crc_errors);
 	put_num(w, o, "exceptions", (double)ss->exceptions);
 	put_values(w, o, ss);
+	put_maint(w, o, ss);
 }
 
 static void put_sink(struct jw *w, cJSON *a, const struct status_sink *sk)
@@ -181,6 +241,12 @@ static void put_sink(struct jw *w, cJSON *a, const struct status_sink *sk)
 	put_num(w, o, "errors", (double)sk->errors);
 	put_num(w, o, "quarantined", (double)sk->quarantined);
 	put_num(w, o, "dropped", (double)sk->dropped);
+	if (sk->last_error[0])
+		put_str(w, o, "last_error", sk->last_error);
+	else if (!cJSON_AddNullToObject(o, "last_error"))
+		w->oom = true;
+	put_num(w, o, "last_error_ms", (double)sk->last_error_ms);
+	put_num(w, o, "next_retry_ms", (double)sk->next_retry_ms);
 }
 
 static void put_alert(struct jw *w, cJSON *a, const struct rec_alert *al)
@@ -222,6 +288,7 @@ static cJSON *snapshot_json(struct jw *w, const struct status_snapshot *s)
 		w->oom = true;
 	put_num(w, root, "started_ms", (double)s->started_wall_ms);
 	put_num(w, root, "now_ms", (double)s->now_wall_ms);
+	put_clock(w, root, s);
 	a = put_array(w, root, "sensors");
 	for (size_t i = 0; i < s->n_sensors; i++)
 		put_sensor(w, a, &s->sensors[i]);
@@ -413,6 +480,47 @@ static bool get_values(const cJSON *o, struct status_sensor *ss)
 	return true;
 }
 
+/* "maintenance": absent or null for none (an older daemon writes none). */
+static bool get_maint(const cJSON *o, struct status_sensor *ss)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "maintenance");
+	const cJSON *reason;
+	bool ok;
+
+	if (!m || cJSON_IsNull(m))
+		return true;
+	reason = cJSON_GetObjectItemCaseSensitive(m, "reason");
+	ok = cJSON_IsObject(m) && get_enum(m, "mode", maint_mode_name, MM_COUNT, &ss->maint_mode);
+	ok = ok && get_i64(m, "since_ms", &ss->maint_since_ms);
+	ok = ok && get_i64(m, "planned_end_ms", &ss->maint_end_ms);
+	ok = ok && (cJSON_IsNull(reason) ||
+		    get_str(m, "reason", ss->maint_reason, sizeof(ss->maint_reason)));
+	ss->maint = ok;
+	return ok;
+}
+
+/* "clock": absent from an older daemon's file. */
+static bool get_clock(const cJSON *root, struct status_snapshot *s)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "clock");
+	const cJSON *synced, *judged;
+	char src[8];
+
+	if (!c)
+		return true;
+	synced = cJSON_GetObjectItemCaseSensitive(c, "kernel_synced");
+	judged = cJSON_GetObjectItemCaseSensitive(c, "dates_judged");
+	if (!cJSON_IsObject(c) || !get_str(c, "source", src, sizeof(src)) ||
+	    (strcmp(src, "ntp") != 0 && strcmp(src, "rtc") != 0) || !cJSON_IsBool(synced) ||
+	    !cJSON_IsBool(judged))
+		return false;
+	s->has_clock = true;
+	s->clock_rtc = strcmp(src, "rtc") == 0;
+	s->clock_synced = cJSON_IsTrue(synced);
+	s->dates_judged = cJSON_IsTrue(judged);
+	return true;
+}
+
 static bool get_sensor(const cJSON *o, struct status_sensor *ss)
 {
 	double slave = 0;
@@ -430,8 +538,25 @@ static bool get_sensor(const cJSON *o, struct status_sensor *ss)
 	ok = ok && get_u64(o, "crc_errors", &ss->crc_errors);
 	ok = ok && get_u64(o, "exceptions", &ss->exceptions);
 	ok = ok && get_values(o, ss);
+	ok = ok && get_maint(o, ss);
 	ss->slave = (int)slave;
 	return ok;
+}
+
+/* last_error (a string or null), last_error_ms, next_retry_ms: each may be
+ * absent (an older daemon), but one that is there must be right. */
+static bool get_sink_health(const cJSON *o, struct status_sink *sk)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "last_error");
+
+	if (e && !cJSON_IsNull(e) && !get_str(o, "last_error", sk->last_error,
+					      sizeof(sk->last_error)))
+		return false;
+	if (cJSON_GetObjectItemCaseSensitive(o, "last_error_ms") &&
+	    !get_i64(o, "last_error_ms", &sk->last_error_ms))
+		return false;
+	return !cJSON_GetObjectItemCaseSensitive(o, "next_retry_ms") ||
+	       get_i64(o, "next_retry_ms", &sk->next_retry_ms);
 }
 
 static bool get_sink(const cJSON *o, struct status_sink *sk)
@@ -446,7 +571,7 @@ static bool get_sink(const cJSON *o, struct status_sink *sk)
 	ok = ok && get_u64(o, "errors", &sk->errors);
 	ok = ok && get_u64(o, "quarantined", &sk->quarantined);
 	ok = ok && get_u64(o, "dropped", &sk->dropped);
-	return ok;
+	return ok && get_sink_health(o, sk);
 }
 
 static bool get_alert(const cJSON *o, struct rec_alert *a)
@@ -535,6 +660,7 @@ static int parse_snapshot(const cJSON *root, struct status_snapshot *s)
 	ok = ok && get_int(root, "pid", 0, PID_MAX, &pid);
 	ok = ok && get_i64(root, "started_ms", &s->started_wall_ms);
 	ok = ok && get_i64(root, "now_ms", &s->now_wall_ms);
+	ok = ok && get_clock(root, s);
 	if (!ok)
 		return -EBADMSG;
 	s->pid = (int64_t)pid;

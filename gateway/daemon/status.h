@@ -18,12 +18,23 @@
  *                "polls","failures","timeouts","crc_errors","exceptions",
  *                "values":[{"parameter":"cod","v":212.5,"unit":"mg/L","q":"ok"}]}],
  *    "sinks":[{"name","unacked","oldest_unacked_ms","sent","retried",
- *              "errors","quarantined","dropped"}],
+ *              "errors","quarantined","dropped","last_error","last_error_ms",
+ *              "next_retry_ms"}],
  *    "alerts":[{"id","state","kind","parameter","basis","sensor_health",
  *               "window_min","outlet","sensor","permit","holder","limit",
  *               "value","peak","since_ms","until_ms"}]}
  * Enumerations are written by name (param_name, quality_name,
  * alert_kind_name, ...). "unit" is for people; status_read ignores it.
+ * A sink's "last_error" is the text of its last failure (null if none since
+ * it was made), "next_retry_ms" when it next tries to connect or resend
+ * (0: it is not waiting); status_read takes a file without these three
+ * (from a daemon older than them) as having none.
+ * A sensor's "maintenance" is null, or while it is in maintenance or
+ * calibration {"mode","since_ms","planned_end_ms","reason"} with "reason"
+ * null if none was given; the root's "clock" is {"source":"ntp"|"rtc",
+ * "kernel_synced","dates_judged"} (permit dates are judged when rtc, or
+ * ntp and the kernel reports sync). status_read takes a file without them
+ * as having no maintenance and no clock state (has_clock false).
  *
  * Nothing here logs; errors are returned as -errno.
  */
@@ -44,6 +55,7 @@
 #define STATUS_VERSION 32           /* version string incl. NUL */
 #define STATUS_NAME 32              /* sensor, bus, sink names incl. NUL */
 #define STATUS_DEVICE 128           /* serial device path incl. NUL */
+#define STATUS_ERROR 200            /* a sink's last error incl. NUL */
 #define STATUS_MAX_SENSORS 1024     /* status_read refuses more */
 #define STATUS_MAX_SINKS REC_MAX_SINKS
 #define STATUS_MAX_ALERTS 1024
@@ -63,6 +75,11 @@ struct status_sensor {
 	uint64_t timeouts;           /* requests without an answer */
 	uint64_t crc_errors;         /* garbled answers */
 	uint64_t exceptions;         /* Modbus exception replies */
+	bool maint;                  /* in maintenance or calibration now: */
+	uint8_t maint_mode;          /* enum maint_mode */
+	int64_t maint_since_ms;      /* wall ms it began */
+	int64_t maint_end_ms;        /* wall ms it ends by itself */
+	char maint_reason[REC_NOTE]; /* the operator's, "" none */
 };
 
 struct status_sink {
@@ -74,6 +91,10 @@ struct status_sink {
 	uint64_t errors;
 	uint64_t quarantined;        /* refused by the peer for good */
 	uint64_t dropped;            /* removed by the disk cap before being sent */
+	char last_error[STATUS_ERROR]; /* its last failure as logged, "" none */
+	int64_t last_error_ms;       /* wall ms of it, 0 none */
+	int64_t next_retry_ms;       /* wall ms of its next connect or resend, 0 when
+				      * it is not waiting to retry */
 };
 
 /* The arrays are owned by the snapshot: status_init() or status_read()
@@ -85,6 +106,10 @@ struct status_snapshot {
 	bool stopped;                /* written by a clean shutdown: no more follow */
 	int64_t started_wall_ms;
 	int64_t now_wall_ms;         /* when this snapshot was taken */
+	bool has_clock;              /* the three below are known */
+	bool clock_rtc;              /* gateway.clock = "rtc" (else "ntp") */
+	bool clock_synced;           /* the kernel reports NTP sync */
+	bool dates_judged;           /* permit validity and expiry are judged */
 	struct status_sensor *sensors;
 	size_t n_sensors;
 	struct status_sink *sinks;
@@ -111,6 +136,13 @@ void status_clear(struct status_snapshot *s);
  * values and time; the slave answered unless every value is no_response.
  * Counters are the caller's to copy. Out-of-range indexes are ignored. */
 void status_note_poll(struct status_snapshot *s, int sensor_idx, const struct record *r);
+
+/* A sink's last error (text, wall ms; NULL or "" for none) and the
+ * monotonic ms of its next retry (0 none) into ss, the retry as wall ms by
+ * the two clocks' readings now (never before now_wall_ms). */
+void status_note_sink_health(struct status_sink *ss, const char *last_error,
+			     int64_t last_error_wall_ms, int64_t next_retry_mono_ms,
+			     int64_t now_wall_ms, int64_t now_mono_ms);
 
 /* The snapshot as JSON: 0 and a NUL-terminated *out the caller releases
  * with free(), or -ENOMEM. */

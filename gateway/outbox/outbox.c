@@ -182,13 +182,13 @@ static void delete_acked(struct outbox *ob)
 
 static int lost(struct outbox *ob, const struct record *r, int rc, int64_t now)
 {
-	if (r->type == REC_ALERT)
+	if (rec_is_event(r->type))
 		ob->stats.dropped_alerts++;
 	else
 		ob->stats.dropped_telemetry++;
 	gap_add(ob, 0, 0, r->ts_ms, r->ts_ms, 1);
 	complain(&ob->c_append, now, LOG_ERR, "outbox: %s record not stored: %s",
-		 r->type == REC_ALERT ? "alert" : "telemetry", strerror(-rc));
+		 rec_is_event(r->type) ? "alert" : "telemetry", strerror(-rc));
 	return rc;
 }
 
@@ -229,7 +229,7 @@ int outbox_append(struct outbox *ob, const struct record *r, int64_t now_mono_ms
 {
 	uint8_t frame[OBX_FRAME_MAX];
 	int n = outbox_codec_encode(r, frame + OBX_HDR, OUTBOX_CODEC_MAX);
-	int kind = r->type == REC_ALERT ? OBX_ALR : OBX_TEL;
+	int kind = rec_is_event(r->type) ? OBX_ALR : OBX_TEL;
 	struct obx_stream *st = &ob->st[kind];
 	size_t flen;
 	int rc;

@@ -13,6 +13,7 @@
 #define OUTFALL_SINK_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct outbox;
@@ -24,6 +25,18 @@ struct sink_stats {
 	uint64_t retried;  /* records sent again after a failure */
 	uint64_t errors;   /* failed requests / connection losses */
 	uint64_t quarantined; /* records the peer refused for good */
+};
+
+/* What went wrong last and when the sink tries again, for status. */
+#define SINK_ERROR_MAX 200
+struct sink_health {
+	char last_error[SINK_ERROR_MAX]; /* the last failure's log text, "" if none
+					  * since the sink was made (a kept sink
+					  * keeps it across reloads) */
+	int64_t last_error_wall_ms;      /* when, wall clock; 0 if none */
+	int64_t next_retry_ms;           /* monotonic ms of the next connect or
+					  * resend it waits for; 0 when it is not
+					  * waiting (delivering, or idle) */
 };
 
 struct sink_ops {
@@ -38,6 +51,10 @@ struct sink_ops {
 	/* Try to deliver what is queued within budget_ms, for shutdown. */
 	void (*flush)(void *impl, int64_t budget_ms);
 	void (*get_stats)(void *impl, struct sink_stats *out);
+	void (*get_health)(void *impl, struct sink_health *out);
+	/* True when a file the sink read when it was made (password, token,
+	 * certificates) has changed since: a reload must then remake it. */
+	bool (*files_changed)(void *impl);
 	void (*free)(void *impl);
 };
 

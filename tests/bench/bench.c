@@ -60,7 +60,8 @@ static void put_f32(uint16_t *w, float f)
 
 int main(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : "config/outfall.conf.example";
+	/* the example config, its CHANGE-ME placeholders filled in (bench.sh) */
+	const char *path = argv[1];
 	struct config *cfg = NULL;
 	static char json[4096], lp_data[1 << 16];
 	struct lp_buf lp = { .data = lp_data, .cap = sizeof(lp_data) };
@@ -69,6 +70,11 @@ int main(int argc, char **argv)
 	size_t readings = 0, bytes = 0;
 	int alert_events = 0;
 
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench CONFIG (config/outfall.conf.example with its "
+			"placeholders filled in, beside permits.conf; scripts/bench.sh does that)\n");
+		return 64;
+	}
 	if (config_load(path, &cfg, stderr) != 0)
 		return 1;
 	int s = config_find_sensor(cfg, "probe1");

@@ -214,6 +214,8 @@ assert r["ok"] is False and any("probe1" in p["text"] for p in r["problems"])
 	p=$(grep -n '"abdc"' "$WORK/cfg/outfall.conf" | cut -d: -f1)
 	ctl check -c "$WORK/cfg/outfall.conf"
 	ctl_rc 78 && ctl_has err "outfall.conf:$p: .*word_order" || return 1
+	# a word-order mistake: its own case, run here too so the default list has it
+	case_ctl_check_order
 }
 
 # The bus lock: a running outfalld owns its bus; outfallctl refuses it
@@ -373,4 +375,88 @@ case_ctl_status_daemon() {
 	ctl_stop_daemon || return 1
 	ctl status -c "$WORK/cfg/outfall.conf"
 	ctl_rc 69 && ctl_has out 'NOT RUNNING: it stopped cleanly at' || return 1
+}
+
+# The commonest installer mistake: the simulator serves abcd, the config
+# says cdab on every probe channel. Probe readings are implausible (a
+# swapped float may by chance look plausible: then it is still not judged,
+# its sensor's word order being in doubt), so nothing is judged against the
+# permit; the report says to run `outfallctl read --all-orders` and names
+# abcd as the order that reads plausibly, in text and JSON; the command it
+# gives shows the true values in abcd.
+case_ctl_check_order() {
+	ctl_fresh
+	start_sim "$WORK/tty" --csv "$WORK/sim.csv" || return 1
+	sed -i '/name = "probe1"/,/name = "flow1"/ s/word_order = "abcd"/word_order = "cdab"/' \
+		"$WORK/cfg/outfall.conf"
+	[ "$(grep -c 'word_order = "cdab"' "$WORK/cfg/outfall.conf")" -eq 7 ] ||
+		{ echo "config not edited"; cat "$WORK/cfg/outfall.conf"; return 1; }
+	local p cmd bad=0
+	ctl check -c "$WORK/cfg/outfall.conf"
+	cat "$WORK/ctl.out"
+	ctl_rc 69 || return 1
+	for p in cod ph nh3n tp temp; do
+		ctl_has out "^  $p .*\[holding 0x000[02468] float32 cdab\]$" || return 1
+		grep -Eq "^  $p +[^ ]+ [^ ]+ +implausible " "$WORK/ctl.out" || continue
+		bad=$((bad + 1))
+		ctl_has out "^  problem: probe1 $p = .* cannot be physical \(.*\): word order\? not judged against the permit; run \`outfallctl read --all-orders\` to see its registers in every word order: outfallctl read --all-orders --device $WORK/tty --baud 9600 --parity N --slave 1 --register [02468] --type float32$" ||
+			return 1
+	done
+	[ "$bad" -ge 1 ] || { echo "no implausible probe reading"; return 1; }
+	ctl_has out '^  cod .* limits: instant max 500: (no value to judge|not judged, word order in doubt)  \[' &&
+		ctl_has out '^  ph .* limits: instant 6.5..9.5: (no value to judge|not judged, word order in doubt)  \[' ||
+		return 1
+	ctl_has out '^  flow +[3-6][0-9.]* m3/h +ok ' || return 1
+	ctl_has out '^  hint: sensor probe1: word_order = "abcd" reads plausible values on every channel \(cod [0-9.]+ mg/L, ph 7\.[0-9]+ pH, nh3n [0-9.]+ mg/L, tp [0-9.]+ mg/L, temp [0-9.]+ degC\); the config says "cdab"$' ||
+		return 1
+	! grep -Eq 'the instant limit|: (exceeds|below|ok)(;|  \[)|hint: sensor flow1' "$WORK/ctl.out" ||
+		{ echo "a probe reading was judged, or flow1 got a hint"; return 1; }
+	ctl_has out "^summary: 7 channels on 2 sensors, $((7 - bad)) read with quality ok; $bad problems? found$" ||
+		return 1
+	# the command the report gives shows the true values in the abcd column
+	# (the first one given, pointed at ph's register)
+	cmd=$(grep -o 'outfallctl read --all-orders --device [^`]* --register [02468] --type float32$' \
+		"$WORK/ctl.out" | head -n 1)
+	cmd=${cmd#outfallctl }
+	ctl ${cmd% --register *} --register 2 --type float32
+	ctl_rc 0 && ctl_has out '^0x0002 \(2\) +40[EF][0-9A-F] [0-9A-F]{4} +7\.[0-6][0-9]* ' ||
+		return 1
+	ctl check -c "$WORK/cfg/outfall.conf" --json
+	ctl_rc 69 || return 1
+	python3 - "$WORK/ctl.out" "$bad" <<'PY' || { cat "$WORK/ctl.out"; return 1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = int(sys.argv[2])
+s = {x["name"]: x for x in r["sensors"]}
+assert s["probe1"]["suggested_word_order"] == ["abcd"], s["probe1"]["suggested_word_order"]
+assert s["flow1"]["suggested_word_order"] is None
+implausible = 0
+for c in s["probe1"]["channels"]:
+    assert all(l["verdict"] in ("no_value", "in_doubt")
+               for l in c["limits"] if l["basis"] == "instant"), c
+    if c["plausible"]:
+        assert "word_orders" not in c and c["implausible"] is None, c
+        continue
+    implausible += 1
+    assert c["implausible"] and c["hint"] == "word order?", c
+    orders = c["word_orders"]
+    assert set(orders) == {"abcd", "cdab", "badc", "dcba"}, orders
+    assert orders["abcd"]["plausible"] is True and orders["cdab"]["plausible"] is False, c
+assert implausible >= 1
+ph = [c for c in s["probe1"]["channels"] if c["parameter"] == "ph"][0]
+if "word_orders" in ph:
+    assert 7.0 <= ph["word_orders"]["abcd"]["value"] <= 7.6, ph
+    # the shortest decimal of the float32, not its 17 digits
+    assert len(repr(ph["word_orders"]["abcd"]["value"])) <= 10, ph
+for c in s["flow1"]["channels"]:
+    assert c["plausible"] is True and "word_orders" not in c, c
+kinds = [p["kind"] for p in r["problems"]]
+assert kinds.count("read") == implausible and kinds.count("hint") == 1, kinds
+assert "limit" not in kinds, kinds
+hint = [p["text"] for p in r["problems"] if p["kind"] == "hint"][0]
+assert 'word_order = "abcd"' in hint and 'the config says "cdab"' in hint, hint
+assert r["ok"] is False
+print(f"JSON report: abcd suggested for probe1 ({implausible} implausible readings), "
+      "nothing judged against the permit")
+PY
 }

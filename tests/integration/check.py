@@ -7,6 +7,8 @@ Exits 0 when every assertion holds, 1 with a message per failure.
 """
 import csv
 import json
+import re
+import struct
 import sys
 import urllib.parse
 import urllib.request
@@ -58,6 +60,47 @@ def was_served(served, param, v):
     return any(abs(v - s) <= 1e-6 * max(1.0, abs(s)) for s in served.get(param, []))
 
 
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def digits(text):
+    """Significant digits of a number as printed."""
+    mant = text.lstrip("-").lower().split("e")[0].replace(".", "").lstrip("0")
+    return len(mant.rstrip("0")) or 1
+
+
+def shortest_f32(text):
+    """True when text is the shortest decimal that names its float32
+    (DESIGN §5: 183.9, not 183.8999939)."""
+    v = f32(float(text))
+    if f32(float(text)) != float(text) and digits(text) > 9:
+        return False
+    for p in range(1, digits(text)):
+        near = float("%.*e" % (p - 1, v))
+        step = 10 ** (int(("%.*e" % (p - 1, v)).split("e")[1]) - (p - 1))
+        if any(f32(c) == v for c in (near, near + step, near - step)):
+            return False
+    return True
+
+
+VALUE_RE = re.compile(r'"(\w+)":\{"v":(-?[0-9][0-9.eE+-]*)')
+
+
+def check_precision(msgs):
+    """Float32 readings in the telemetry JSON print at float32 precision."""
+    seen = 0
+    for topic, payload in msgs:
+        if "/telemetry/" not in topic:
+            continue
+        for param, text in VALUE_RE.findall(payload):
+            if param == "volume_total":  # an integer register
+                continue
+            seen += 1
+            check(shortest_f32(text), f"MQTT {param}={text} is not the shortest float32 decimal")
+    check(seen > 0, "no float32 readings on MQTT to judge the precision of")
+
+
 def telemetry(msgs):
     out = []
     for topic, payload in msgs:
@@ -79,6 +122,7 @@ def check_readings(work, url, min_polls):
                 check(was_served(served, p, val["v"]),
                       f"MQTT {p}={val['v']} was never served by the simulator")
     check(len(tel) >= min_polls, f"only {len(tel)} telemetry messages on MQTT")
+    check_precision(mqtt_messages(work))
     seqs = list(dict.fromkeys(m["seq"] for m in tel))  # repeats are allowed
     check(seqs == sorted(seqs), "telemetry seq not increasing")
     rows = influx(url, "SELECT * FROM outfall_reading")
@@ -98,10 +142,13 @@ def check_readings(work, url, min_polls):
     return tel
 
 
+from datetime import datetime  # noqa: E402  (used by the checks below)
+
+
 def check_exceed(work, url):
     check_readings(work, url, 20)
-    alerts = [json.loads(p) for t, p in mqtt_messages(work)
-              if t == "outfall/it-gw-1/alerts/WS-001"]
+    raw = [p for t, p in mqtt_messages(work) if t == "outfall/it-gw-1/alerts/WS-001"]
+    alerts = [json.loads(p) for p in raw]
     cod = [a for a in alerts if a["parameter"] == "cod"]
     raised = [a for a in cod if a["state"] == "raised"]
     cleared = [a for a in cod if a["state"] == "cleared"]
@@ -117,8 +164,26 @@ def check_exceed(work, url):
         check(r["sensor"] == "probe1" and r["basis"] == "instant", "sensor/basis")
         check(c["id"] == r["id"] and "until" in c, "cleared event repeats the id, has until")
         check(c["value"] <= 490.0, f"cleared at {c['value']}")
+        # the evidence of DESIGN §5
+        check(r["ratio"] == float("%.3g" % (r["value"] / 500.0)), f"ratio {r.get('ratio')}")
+        check(r["sensor_unhealthy"] is False and "reason" not in r, f"raised evidence {r}")
+        check(c["reason"] == "back_inside", f"cleared reason {c.get('reason')}")
+        since, until = (datetime.fromisoformat(x[k].replace("Z", "+00:00")).timestamp()
+                        for x, k in ((c, "since"), (c, "until")))
+        check(c["duration_s"] == int(until - since) and c["duration_s"] > 0,
+              f"duration_s {c.get('duration_s')} for {c['since']}..{c['until']}")
+        for text in (m.group(1) for p in raw for m in re.finditer(r'"(?:value|peak)":([-0-9.eE+]+)', p)):
+            check(shortest_f32(text), f"alert value {text} is not the shortest float32 decimal")
     rows = influx(url, "SELECT * FROM outfall_alert")
     check(len(rows) == 2, f"InfluxDB has {len(rows)} alert points, want 2")
+    for row in rows:
+        check(row.get("holder") == "丽水某食品有限公司" and row.get("since"),
+              f"InfluxDB alert holder/since: {row}")
+        check(row.get("ratio") is not None and row.get("sensor") == "probe1",
+              f"InfluxDB alert ratio/sensor: {row}")
+        if row.get("state") == "cleared":
+            check(row.get("until") and row.get("reason") == "back_inside"
+                  and row.get("duration_s", 0) > 0, f"InfluxDB cleared alert: {row}")
     status = [p for t, p in mqtt_messages(work) if t == "outfall/it-gw-1/status"]
     check(status and json.loads(status[0])["state"] == "online", "status online")
 
@@ -137,6 +202,18 @@ def check_fault(work, url):
     check(all(all(v["q"] == "no_response" for v in m["values"].values()) for m in probe),
           "silent probe1 must be reported no_response")
     check(len(probe) < len(flow) / 2, f"probe1 tried {len(probe)} times: no backoff")
+    # one sensor_fault for the probe, with its own evidence and no pretence
+    faults = [a for a in alerts_on(work, "WS-001") if a["kind"] == "sensor_fault"]
+    raised = [a for a in faults if a["state"] == "raised" and a["sensor"] == "probe1"]
+    check(len({a["id"] for a in raised}) == 1, f"probe1 sensor_fault alerts: {faults}")
+    for a in raised[:1]:
+        check(a["cause"] == "no_response", f"cause {a.get('cause')}")
+        check(a["parameters"] == ["cod", "ph", "nh3n", "tp", "temp"],
+              f"parameters {a.get('parameters')}")
+        check(a["limit"] is None and a["unit"] is None and a["basis"] is None,
+              f"a sensor_fault pretends a limit: {a}")
+        check(a["polls_missed"] >= 1 and "last_answer" in a, f"polls_missed/last_answer {a}")
+    check(not [a for a in faults if a["sensor"] == "flow1"], "flow1 answered throughout")
 
 
 def served_in_order(work):

@@ -130,10 +130,14 @@ static inline char *patch(const char *base, const char *from, const char *to)
 	return out;
 }
 
-/* Writes both files, loads, and returns config_load's result; *errtext
- * (caller frees) gets everything written to err. */
-static inline int load_texts(const struct env *e, const char *gw, const char *pm,
-		      struct config **cfg, char **errtext)
+/* The day the tests load on, whatever the clock says: inside base_pm's
+ * validity (and the examples'), so no test depends on the real date. */
+#define TEST_TODAY ((struct cfg_date){ 2026, 6, 1 })
+
+/* Writes both files, loads with opts, and returns config_load_opts's
+ * result; *errtext (caller frees) gets everything written to err. */
+static inline int load_texts_opts(const struct env *e, const char *gw, const char *pm,
+				  struct config_opts *opts, struct config **cfg, char **errtext)
 {
 	size_t len = 0;
 	FILE *err = open_memstream(errtext, &len);
@@ -142,9 +146,18 @@ static inline int load_texts(const struct env *e, const char *gw, const char *pm
 	assert_non_null(err);
 	write_file(e->gw, gw);
 	write_file(e->pm, pm);
-	r = config_load(e->gw, cfg, err);
+	r = config_load_opts(e->gw, opts, cfg, err);
 	assert_int_equal(fclose(err), 0);
 	return r;
+}
+
+/* The same, as outfalld -n loads on TEST_TODAY. */
+static inline int load_texts(const struct env *e, const char *gw, const char *pm,
+			     struct config **cfg, char **errtext)
+{
+	struct config_opts o = { .has_today = true, .today = TEST_TODAY };
+
+	return load_texts_opts(e, gw, pm, &o, cfg, errtext);
 }
 
 /* Lines of text that start with prefix and contain msg. */

@@ -1,8 +1,10 @@
 /*
  * test_alertstate.c - the compliance engine's state file: a round trip of
- * every field, a table of damaged files (each one refused whole, never half
- * read), and the durable write failing at each step (ENOSPC, EIO, a failed
- * rename) without touching the state already on disk.
+ * every field (the evidence of faults, gaps and expiry included), a version
+ * 1 file from before them still read, a table of damaged files (each one
+ * refused whole, never half read), and the durable write failing at each
+ * step (ENOSPC, EIO, a failed rename) without touching the state already
+ * on disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +85,23 @@ static void sample(struct alertstate *st)
 	e->since_ms = 1764403217000;
 	e->until_ms = -5;
 	alerts[0].reminded_day = 20421;
+	e = &alerts[1].ev;
 	snprintf(alerts[1].key, sizeof(alerts[1].key), "k2");
+	e->kind = AK_SENSOR_FAULT;
+	e->value_flags = RV_F32 | RV_IMPLAUSIBLE;
+	e->reason = CR_SENSOR_RECOVERED;
+	e->unhealthy = 1;
+	e->cause = FC_IMPLAUSIBLE;
+	e->n_params = 3;
+	e->params[0] = P_COD;
+	e->params[1] = P_PH;
+	e->params[2] = P_TURBIDITY;
+	e->polls_missed = 17;
+	e->last_answer_ms = 1764403210000;
+	e->gap_s = -3;
+	e->coverage_pct = 62.5;
+	e->days_left = -2;
+	snprintf(e->note, sizeof(e->note), "ph 2.3e-41: subnormal or tiny; word order or type?");
 	memset(accs, 0, sizeof(accs));
 	snprintf(accs[0].key, sizeof(accs[0].key), "WS-001|cod|hour");
 	accs[0].start_ms = 1764403200000;
@@ -93,6 +111,7 @@ static void sample(struct alertstate *st)
 	snprintf(accs[1].key, sizeof(accs[1].key), "WS-001||day_volume");
 	snprintf(counters[0].key, sizeof(counters[0].key), "flow1|volume_total");
 	counters[0].last = 4294967290.0;
+	counters[0].wall_ms = 1764403219000;
 	*st = (struct alertstate){ .alerts = alerts, .n_alerts = 2, .accs = accs, .n_accs = 2,
 				   .counters = counters, .n_counters = 1 };
 }
@@ -111,7 +130,7 @@ static void test_round_trip(void **state)
 	(void)state;
 	sample(&st);
 	assert_int_equal(alertstate_encode(&st, &buf, &len), 0);
-	assert_memory_equal(buf, "OFSTATE1", 8);
+	assert_memory_equal(buf, "OFSTATE2", 8);
 	assert_int_equal(alertstate_decode(buf, len, &back), 0);
 	assert_int_equal(back.n_alerts, 2);
 	assert_int_equal(back.n_accs, 2);
@@ -133,6 +152,19 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.alerts[0].ev.until_ms, -5);
 	assert_int_equal(back.alerts[0].reminded_day, 20421);
 	assert_string_equal(back.alerts[1].key, "k2");
+	assert_true(same_double(back.alerts[0].ev.coverage_pct, 0));
+	assert_int_equal(back.alerts[1].ev.value_flags, RV_F32 | RV_IMPLAUSIBLE);
+	assert_int_equal(back.alerts[1].ev.reason, CR_SENSOR_RECOVERED);
+	assert_int_equal(back.alerts[1].ev.unhealthy, 1);
+	assert_int_equal(back.alerts[1].ev.cause, FC_IMPLAUSIBLE);
+	assert_int_equal(back.alerts[1].ev.n_params, 3);
+	assert_memory_equal(back.alerts[1].ev.params, st.alerts[1].ev.params, 3);
+	assert_int_equal(back.alerts[1].ev.polls_missed, 17);
+	assert_int_equal(back.alerts[1].ev.last_answer_ms, 1764403210000);
+	assert_int_equal(back.alerts[1].ev.gap_s, -3);
+	assert_true(back.alerts[1].ev.coverage_pct == 62.5);
+	assert_int_equal(back.alerts[1].ev.days_left, -2);
+	assert_string_equal(back.alerts[1].ev.note, st.alerts[1].ev.note);
 	assert_string_equal(back.accs[0].key, "WS-001|cod|hour");
 	assert_int_equal(back.accs[0].start_ms, 1764403200000);
 	assert_int_equal(back.accs[0].end_ms, 1764406800000);
@@ -142,9 +174,84 @@ static void test_round_trip(void **state)
 	assert_true(back.accs[0].acc.wvsum == 3 && same_double(back.accs[0].acc.cou, NAN));
 	assert_int_equal(back.accs[0].acc.covered_ms, 123456);
 	assert_true(back.counters[0].last == 4294967290.0);
+	assert_int_equal(back.counters[0].wall_ms, 1764403219000);
 	alertstate_clear(&back);
 	alertstate_clear(&back);
 	free(buf);
+}
+
+/* ---- a version 1 file (before the alerts' own evidence) ----------------- */
+
+struct img {
+	uint8_t b[1024];
+	size_t n;
+};
+
+static void img_le(struct img *m, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		m->b[m->n++] = (uint8_t)(v >> (8 * i));
+}
+
+static void img_str(struct img *m, const char *s)
+{
+	img_le(m, strlen(s), 2);
+	memcpy(m->b + m->n, s, strlen(s));
+	m->n += strlen(s);
+}
+
+static void img_f64(struct img *m, double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	img_le(m, u, 8);
+}
+
+/* An upgrade must not forget the open alerts: a version 1 file reads, the
+ * fields it did not have come back as "none". */
+static void test_version1_read(void **state)
+{
+	struct img m = { .n = 0 };
+	struct alertstate back = { 0 };
+
+	(void)state;
+	memcpy(m.b, "OFSTATE1", 8);
+	m.n = 8;
+	img_le(&m, 1, 4);
+	img_le(&m, 0, 4);
+	img_le(&m, 1, 4);
+	img_str(&m, "WS-001|P|cod|instant");
+	img_str(&m, "gw/WS-001/cod/instant/1");
+	for (int i = 0; i < 5; i++)
+		img_le(&m, (uint64_t)(i == 1 ? AK_LIMIT_EXCEEDED : i == 2 ? P_COD : 0), 1);
+	img_le(&m, 0, 4);
+	img_str(&m, "WS-001");
+	img_str(&m, "probe1");
+	img_str(&m, "P");
+	img_str(&m, "H");
+	img_f64(&m, 500);
+	img_f64(&m, 612.5);
+	img_f64(&m, 700);
+	img_le(&m, 1764403217000, 8);
+	img_le(&m, 0, 8);
+	img_le(&m, 0, 8);
+	img_str(&m, "flow1|volume_total");
+	img_f64(&m, 12345);
+	img_le(&m, (uint32_t)crc32(0L, m.b, (uInt)m.n), 4);
+	assert_int_equal(alertstate_decode(m.b, m.n, &back), 0);
+	assert_int_equal(back.n_alerts, 1);
+	assert_string_equal(back.alerts[0].ev.id, "gw/WS-001/cod/instant/1");
+	assert_true(back.alerts[0].ev.limit == 500 && back.alerts[0].ev.peak == 700);
+	assert_int_equal(back.alerts[0].ev.since_ms, 1764403217000);
+	assert_int_equal(back.alerts[0].ev.n_params, 0);
+	assert_int_equal(back.alerts[0].ev.reason, CR_NONE);
+	assert_true(isnan(back.alerts[0].ev.coverage_pct));
+	assert_string_equal(back.alerts[0].ev.note, "");
+	assert_int_equal(back.n_counters, 1);
+	assert_true(back.counters[0].last == 12345);
+	assert_int_equal(back.counters[0].wall_ms, 0); /* unknown */
+	alertstate_clear(&back);
 }
 
 static void test_empty_round_trip(void **state)
@@ -176,7 +283,7 @@ static void test_unterminated_string_refused(void **state)
 
 /* ---- damaged files ------------------------------------------------------ */
 
-enum damage { CUT, FLIP, MAGIC, COUNT, TRAILING, STRLEN, VERSION };
+enum damage { CUT, FLIP, MAGIC, COUNT, TRAILING, STRLEN, VERSION, PARAMS };
 
 struct damage_case {
 	enum damage how;
@@ -192,6 +299,7 @@ static const struct damage_case damage_cases[] = {
 	{ FLIP, 0, "a bit flipped in the magic" },
 	{ MAGIC, 0, "another file's magic" },
 	{ VERSION, 7, "a later format version" },
+	{ PARAMS, 0, "more parameters than an alert holds (CRC fixed up)" },
 	{ COUNT, 8, "more alerts claimed than there are (CRC fixed up)" },
 	{ TRAILING, 0, "bytes after the last counter (CRC fixed up)" },
 	{ STRLEN, 20, "a key length past its field (CRC fixed up)" },
@@ -201,6 +309,17 @@ static void put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Where the second sample alert's n_params byte is: found by its three
+ * parameters right after it. */
+static size_t params_at(const uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i + 4 < len; i++)
+		if (buf[i] == 3 && buf[i + 1] == P_COD && buf[i + 2] == P_PH &&
+		    buf[i + 3] == P_TURBIDITY)
+			return i;
+	return 0;
 }
 
 /* Damage that keeps the CRC right, so the parser itself must notice. */
@@ -216,8 +335,11 @@ static size_t damage(uint8_t *buf, size_t len, const struct damage_case *d)
 		memcpy(buf, "OBXC\x01\x00\x00\x00", 8);
 		return len;
 	case VERSION:
-		buf[d->at] = '2';
+		buf[d->at] = '3';
 		return len;
+	case PARAMS:
+		buf[params_at(buf, len)] = REC_MAX_VALUES + 1;
+		break;
 	case COUNT:
 		put32(buf + d->at, 3);
 		break;
@@ -372,6 +494,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_empty_round_trip),
+		cmocka_unit_test(test_version1_read),
 		cmocka_unit_test(test_unterminated_string_refused),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test_setup_teardown(test_save_and_load, make_dir, remove_dir),

@@ -114,18 +114,27 @@ static void test_min_boundary_and_hysteresis(void **state)
 	run_steps(s, sizeof(s) / sizeof(s[0]), 0, 0);
 }
 
+/* Nor do the good-looking readings right after an implausible one: the
+ * eight after it are kept out too (DISTRUST_READINGS), the ninth clears. */
 static void test_bad_quality_never_moves_a_rule(void **state)
 {
 	static const struct step s[] = {
 		{ 0, P_COD, 900.0, Q_OUT_OF_RANGE, 0, 0, 0 },
-		{ 1, P_COD, NAN, Q_INVALID, 0, 0, 0 },
-		{ 2, P_COD, 0.0, Q_NO_RESPONSE, 0, 0, 0 },
-		{ 3, P_COD, NAN, Q_OK, 0, 0, 0 },             /* NaN said ok: still unknown */
-		{ 4, P_COD, INFINITY, Q_OK, 0, 0, 0 },
-		{ 5, P_COD, 700.0, Q_OK, 1, R, EX },
-		{ 6, P_COD, 100.0, Q_OUT_OF_RANGE, 0, 0, 0 }, /* cannot clear it */
-		{ 7, P_COD, NAN, Q_INVALID, 0, 0, 0 },
-		{ 8, P_COD, 100.0, Q_OK, 1, C, EX },
+		{ 1, P_COD, 0.0, Q_NO_RESPONSE, 0, 0, 0 },
+		{ 2, P_COD, 700.0, Q_OK, 1, R, EX },
+		{ 3, P_COD, 100.0, Q_OUT_OF_RANGE, 0, 0, 0 }, /* cannot clear it */
+		{ 4, P_COD, NAN, Q_INVALID, 0, 0, 0 },
+		{ 5, P_COD, NAN, Q_OK, 0, 0, 0 },             /* NaN said ok: still unknown */
+		{ 6, P_COD, INFINITY, Q_OK, 0, 0, 0 },
+		{ 7, P_COD, 100.0, Q_OK, 0, 0, 0 },           /* 7..14: in doubt */
+		{ 8, P_COD, 100.0, Q_OK, 0, 0, 0 },
+		{ 9, P_COD, 100.0, Q_OK, 0, 0, 0 },
+		{ 10, P_COD, 100.0, Q_OK, 0, 0, 0 },
+		{ 11, P_COD, 100.0, Q_OK, 0, 0, 0 },
+		{ 12, P_COD, 100.0, Q_OK, 0, 0, 0 },
+		{ 13, P_COD, 100.0, Q_OK, 0, 0, 0 },
+		{ 14, P_COD, 100.0, Q_OK, 0, 0, 0 },
+		{ 15, P_COD, 100.0, Q_OK, 1, C, EX },
 	};
 	(void)state;
 	run_steps(s, sizeof(s) / sizeof(s[0]), 0, 0);
@@ -203,6 +212,8 @@ static void test_evidence(void **state)
 	assert_true(out[0].peak == 700.0 && out[0].value == 300.0);
 	assert_int_equal(out[0].since_ms, 1764403217000);
 	assert_int_equal(out[0].until_ms, 1764403237000);
+	assert_int_equal(out[0].reason, CR_BACK_INSIDE);
+	assert_int_equal(out[0].unhealthy, 0);
 	/* the raised event stays in the active set until it clears */
 	r = poll_of(1764403247000, P_PH, 5.0, Q_OK);
 	assert_int_equal(compliance_eval(c, PROBE, &r, out, 8), 1);
@@ -434,8 +445,10 @@ static void test_rolling_insufficient_data(void **state)
 	assert_int_equal(a->state, ALERT_RAISED);
 	assert_int_equal(a->basis, BASIS_ROLLING);
 	assert_int_equal(a->window_min, 10);
-	assert_near(a->value, 60.0, 1e-9); /* coverage, % */
-	assert_true(a->limit == 75.0);
+	/* its own evidence, no limit: 60 % of 600 s covered, 240 s not */
+	assert_near(a->coverage_pct, 60.0, 1e-9);
+	assert_int_equal(a->gap_s, 240);
+	assert_true(isnan(a->limit) && isnan(a->value));
 	assert_memory_equal(a->id, "ls-ws-000123/WS-001/cod/rolling10-nodata/", 41);
 	assert_int_equal(fx_count(AK_LIMIT_EXCEEDED, -1), 0); /* not judged on half */
 	/* the missing minutes leave the window from 21 on: at 22, (12, 22]
@@ -445,6 +458,9 @@ static void test_rolling_insufficient_data(void **state)
 	assert_int_equal(fx_count(AK_DATA_GAP, ALERT_CLEARED), 0);
 	fx_poll(c, PROBE, T0 + 22 * MIN_MS, P_COD, 100.0);
 	assert_int_equal(fx_count(AK_DATA_GAP, ALERT_CLEARED), 1);
+	a = fx_last(AK_DATA_GAP);
+	assert_int_equal(a->reason, CR_SENSOR_RECOVERED);
+	assert_near(a->coverage_pct, 80.0, 1e-9); /* what came back */
 	assert_int_equal(fx_count(AK_LIMIT_EXCEEDED, -1), 0); /* (900 + 7 x 100) / 8 */
 	compliance_free(c);
 }

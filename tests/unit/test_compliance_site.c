@@ -44,10 +44,16 @@ static void test_no_response(void **state)
 		assert_int_equal(fx_poll_n(c, PROBE, T0 + i * 10 * S_MS, i * 10 * S_MS, 3, p, v, q), 0);
 	assert_int_equal(fx_poll_n(c, PROBE, T0 + 20 * S_MS, 20 * S_MS, 3, p, v, q), 1);
 	a = fx_last(AK_SENSOR_FAULT);
-	assert_string_equal(a->id, "ls-ws-000123/WS-001/cod/no_response-probe1/1764403220000");
+	/* one per sensor, named after it, listing what it measures */
+	assert_string_equal(a->id, "ls-ws-000123/WS-001/probe1/no_response/1764403220000");
 	assert_string_equal(a->sensor, "probe1");
 	assert_int_equal(a->sensor_health, Q_NO_RESPONSE);
-	assert_true(a->value == 3 && a->limit == 3);
+	assert_int_equal(a->cause, FC_NO_RESPONSE);
+	assert_int_equal(a->n_params, 3);
+	assert_true(a->params[0] == P_COD && a->params[1] == P_PH && a->params[2] == P_NH3N);
+	assert_int_equal(a->polls_missed, 3);
+	assert_int_equal(a->last_answer_ms, 0); /* never answered */
+	assert_true(isnan(a->limit) && isnan(a->value));
 	/* silent for minutes: one fault, and no data_gap for the probe beside it */
 	for (int64_t t = 30; t <= 300; t += 10) {
 		fx_tick(c, T0 + t * S_MS);
@@ -55,7 +61,6 @@ static void test_no_response(void **state)
 	}
 	assert_int_equal(fx_count_of(AK_SENSOR_FAULT, -1, -1, "probe1"), 1);
 	assert_int_equal(fx_count_of(AK_DATA_GAP, -1, -1, "probe1"), 0);
-	assert_true(fx_last(AK_SENSOR_FAULT)->value == 3);
 	/* answers again: cleared after clear_after_s of answers */
 	fx_poll_n(c, PROBE, T0 + 310 * S_MS, 310 * S_MS, 3, p, good, ok);
 	fx_poll_n(c, PROBE, T0 + 320 * S_MS, 320 * S_MS, 3, p, good, ok);
@@ -64,8 +69,9 @@ static void test_no_response(void **state)
 	assert_int_equal(fx_count_of(AK_SENSOR_FAULT, ALERT_CLEARED, -1, "probe1"), 1);
 	assert_int_equal(fx_count_of(AK_SENSOR_FAULT, ALERT_RAISED, -1, "probe1"), 1);
 	a = fx_last(AK_SENSOR_FAULT);
-	assert_true(a->peak == 31); /* silent polls at 0..300 s */
+	assert_int_equal(a->polls_missed, 31); /* silent polls at 0..300 s */
 	assert_int_equal(a->until_ms, T0 + 330 * S_MS);
+	assert_int_equal(a->reason, CR_SENSOR_RECOVERED);
 	compliance_free(c);
 }
 
@@ -90,11 +96,14 @@ static void test_crc_errors(void **state)
 		F.n_ev += compliance_poll(c, PROBE, &cp, F.ev + F.n_ev, 64);
 	}
 	assert_int_equal(fx_count_of(AK_SENSOR_FAULT, ALERT_RAISED, -1, "probe1"), 1);
-	assert_memory_equal(F.ev[0].id, "ls-ws-000123/WS-001/cod/crc_errors-probe1/", 41);
+	assert_memory_equal(F.ev[0].id, "ls-ws-000123/WS-001/probe1/crc_errors/", 38);
 	/* the baseline is poll 0; 10 requests by poll 4 (33 %), held 20 s */
 	assert_int_equal(F.ev[0].since_ms, T0 + 40 * S_MS);
-	assert_near(F.ev[0].value, 100.0 * 5 / 18, 1e-9);
-	assert_true(F.ev[0].limit == 10.0);
+	assert_int_equal(F.ev[0].cause, FC_CRC_ERRORS);
+	assert_int_equal(F.ev[0].n_params, 3);
+	assert_int_equal(F.ev[0].polls_missed, 0);
+	assert_int_equal(F.ev[0].last_answer_ms, T0 + 60 * S_MS);
+	assert_true(isnan(F.ev[0].limit));
 	/* 5 bad of 3 x n requests is inside the band (9.8 %) from n = 18
 	 * (9.26 %): at poll 18, held 20 s: poll 20 */
 	assert_int_equal(fx_count_of(AK_SENSOR_FAULT, ALERT_CLEARED, -1, "probe1"), 1);
@@ -114,30 +123,41 @@ static void test_out_of_range_and_invalid(void **state)
 		assert_int_equal(poll_q(c, PROBE, T0 + t * S_MS, P_COD, 2500, Q_OUT_OF_RANGE), 0);
 	assert_int_equal(poll_q(c, PROBE, T0 + 20 * S_MS, P_COD, 2600, Q_OUT_OF_RANGE), 1);
 	a = fx_last(AK_SENSOR_FAULT);
-	assert_memory_equal(a->id, "ls-ws-000123/WS-001/cod/out_of_range-probe1/", 44);
+	assert_memory_equal(a->id, "ls-ws-000123/WS-001/probe1/out_of_range/", 40);
 	assert_int_equal(a->sensor_health, Q_OUT_OF_RANGE);
-	assert_true(a->limit == 2000 && a->value == 2600);
+	assert_int_equal(a->cause, FC_OUT_OF_RANGE);
+	assert_int_equal(a->n_params, 1);
+	assert_int_equal(a->params[0], P_COD);
+	assert_true(a->value == 2600 && isnan(a->limit)); /* the range is no limit */
 	poll_q(c, PROBE, T0 + 30 * S_MS, P_COD, 2700, Q_OUT_OF_RANGE);
 	for (int t = 40; t <= 60; t += 10)
 		poll_q(c, PROBE, T0 + t * S_MS, P_COD, 300, Q_OK);
 	assert_int_equal(fx_count(AK_SENSOR_FAULT, ALERT_CLEARED), 1);
-	assert_true(fx_last(AK_SENSOR_FAULT)->peak == 2700);
-	/* NaN: its own cause, raised and cleared through the same debounce */
+	assert_int_equal(fx_last(AK_SENSOR_FAULT)->reason, CR_SENSOR_RECOVERED);
+	/* NaN: implausible, its own cause; the readings after it are doubted
+	 * (DISTRUST_READINGS) before the clear wait begins */
 	for (int t = 70; t <= 90; t += 10)
 		poll_q(c, PROBE, T0 + t * S_MS, P_PH, NAN, Q_INVALID);
 	a = fx_last(AK_SENSOR_FAULT);
 	assert_int_equal(a->state, ALERT_RAISED);
-	assert_memory_equal(a->id, "ls-ws-000123/WS-001/ph/invalid-probe1/", 38);
+	assert_memory_equal(a->id, "ls-ws-000123/WS-001/probe1/implausible/", 39);
 	assert_int_equal(a->sensor_health, Q_INVALID);
-	for (int t = 100; t <= 120; t += 10)
+	assert_int_equal(a->cause, FC_IMPLAUSIBLE);
+	assert_int_equal(a->n_params, 1);
+	assert_int_equal(a->params[0], P_PH);
+	assert_non_null(strstr(a->note, "word order or type?"));
+	for (int t = 100; t <= 180; t += 10)
 		poll_q(c, PROBE, T0 + t * S_MS, P_PH, 7.0, Q_OK);
+	assert_int_equal(fx_count(AK_SENSOR_FAULT, ALERT_CLEARED), 1);
+	poll_q(c, PROBE, T0 + 190 * S_MS, P_PH, 7.0, Q_OK); /* good since 170, held 20 */
 	assert_int_equal(fx_count(AK_SENSOR_FAULT, ALERT_RAISED), 2);
 	assert_int_equal(fx_count(AK_SENSOR_FAULT, ALERT_CLEARED), 2);
 	compliance_free(c);
 }
 
 /* A reading stuck for flatline_s is a fault, and stuck readings stop
- * counting for statistics and limits. */
+ * counting for statistics and limits from then on: the open alert they
+ * were evidence for stays open, unhealthy. */
 static void test_flatline(void **state)
 {
 	struct compliance *c;
@@ -153,14 +173,18 @@ static void test_flatline(void **state)
 		poll_q(c, PROBE, T0 + t * S_MS, P_COD, 812.5, Q_OK);
 	assert_int_equal(fx_count(AK_LIMIT_EXCEEDED, ALERT_RAISED), 1); /* before it was flat */
 	assert_int_equal(fx_count(AK_SENSOR_FAULT, ALERT_RAISED), 0);
-	poll_q(c, PROBE, T0 + 140 * S_MS, P_COD, 812.5, Q_OK); /* flat 140 s, held 20 */
+	poll_q(c, PROBE, T0 + 140 * S_MS, P_COD, 812.5, Q_OK); /* flat at 120, held 20 */
 	assert_int_equal(fx_count(AK_SENSOR_FAULT, ALERT_RAISED), 1);
 	assert_memory_equal(fx_last(AK_SENSOR_FAULT)->id,
-			    "ls-ws-000123/WS-001/cod/flatline-probe1/1764403340000", 53);
+			    "ls-ws-000123/WS-001/probe1/flat_line/1764403340000", 50);
+	assert_int_equal(fx_last(AK_SENSOR_FAULT)->cause, FC_FLAT_LINE);
 	poll_q(c, PROBE, T0 + 150 * S_MS, P_COD, 812.5, Q_OK);
 	assert_int_equal(compliance_running(c, WS, AGG_MINUTE, &run), 0);
 	ap = fx_agg_param(&run, P_COD);
-	assert_int_equal(ap->count, 2); /* 2:00 and 2:10; flagged from 2:20 */
+	assert_null(ap); /* 2:00 .. 2:30 all flat: none counted */
+	assert_int_equal(compliance_active(c, WS, F.ev + 256, 8), 2);
+	assert_int_equal(F.ev[256].kind, AK_LIMIT_EXCEEDED);
+	assert_int_equal(F.ev[256].unhealthy, 1);
 	/* a fresh value is no flat line; limits judge again */
 	for (int t = 160; t <= 180; t += 10)
 		poll_q(c, PROBE, T0 + t * S_MS, P_COD, 300.0 + t, Q_OK);
@@ -179,15 +203,18 @@ static void test_counter_backwards(void **state)
 	(void)state;
 	fx_init();
 	c = site();
+	/* a minute apart: 10 m3 is well within the flow meter's 1000 m3/h */
 	for (int i = 0; i < 6; i++)
-		fx_poll(c, FLOW, T0 + i * 10 * S_MS, P_VOLUME_TOTAL, v[i]);
+		fx_poll(c, FLOW, T0 + i * MIN_MS, P_VOLUME_TOTAL, v[i]);
 	assert_int_equal(fx_count(AK_SENSOR_FAULT, ALERT_RAISED), 1);
 	assert_int_equal(fx_count(AK_SENSOR_FAULT, ALERT_CLEARED), 1);
 	a = &F.ev[0];
-	assert_memory_equal(a->id, "ls-ws-000123/WS-001/volume_total/counter_backwards-flow1/",
-			    57);
-	assert_true(a->value == 500 && a->limit == 1010);
-	assert_int_equal(F.ev[1].until_ms, T0 + 50 * S_MS); /* 510 at 30 s, good 20 s */
+	assert_memory_equal(a->id, "ls-ws-000123/WS-001/flow1/counter_backwards/", 44);
+	assert_true(a->value == 500 && isnan(a->limit));
+	assert_int_equal(a->cause, FC_COUNTER_BACKWARDS);
+	assert_int_equal(a->n_params, 1);
+	assert_int_equal(a->params[0], P_VOLUME_TOTAL);
+	assert_int_equal(F.ev[1].until_ms, T0 + 4 * MIN_MS); /* 510 at 3 min, good 20 s */
 	/* no negative volume: 10 before, 30 after the new base */
 	assert_int_equal(compliance_running(c, WS, AGG_DAY, &day), 0);
 	assert_near(fx_agg_param(&day, P_VOLUME_TOTAL)->cou, 40.0, 1e-9);
@@ -220,7 +247,11 @@ static void test_data_gap(void **state)
 	assert_int_equal(a->param, P_COD);
 	assert_string_equal(a->id, "ls-ws-000123/WS-001/cod/data_gap-probe1/1764403280000");
 	assert_int_equal(a->since_ms, T0 + 60 * S_MS);
-	assert_true(a->value == 80 && a->limit == 60);
+	/* its own evidence: 80 s without, and the local day so far (from
+	 * 00:00 Shanghai, 16 h before T0) covered by cod's one reading (10 s) */
+	assert_int_equal(a->gap_s, 80);
+	assert_near(a->coverage_pct, 100.0 * 10 / (16 * 3600 + 80), 1e-9);
+	assert_true(isnan(a->limit) && isnan(a->value));
 	for (int t = 110; t <= 130; t += 10) {
 		fx_tick(c, T0 + t * S_MS);
 		fx_poll(c, PROBE, T0 + t * S_MS, P_COD, 100);
@@ -229,7 +260,9 @@ static void test_data_gap(void **state)
 	}
 	assert_int_equal(fx_count(AK_DATA_GAP, ALERT_CLEARED), 1);
 	assert_int_equal(fx_count(-1, -1), 2);
-	assert_true(fx_last(AK_DATA_GAP)->peak == 110); /* the tick before cod came back */
+	a = fx_last(AK_DATA_GAP);
+	assert_int_equal(a->gap_s, 110); /* the tick before cod came back */
+	assert_int_equal(a->reason, CR_SENSOR_RECOVERED);
 	compliance_free(c);
 }
 
@@ -287,10 +320,11 @@ static void test_daily_volume_from_counter(void **state)
 	F.permit.has_daily_volume = true;
 	F.permit.daily_volume_max_m3 = 120;
 	c = site();
+	/* 5 minutes apart: 90 m3 fits the meter's 1000 m3/h */
 	fx_poll(c, FLOW, T0, P_FLOW, 5.0);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(fx_poll(c, FLOW, T0 + i * 10 * S_MS, P_VOLUME_TOTAL, v[i]), 0);
-	assert_int_equal(fx_poll(c, FLOW, T0 + 30 * S_MS, P_VOLUME_TOTAL, v[3]), 1);
+		assert_int_equal(fx_poll(c, FLOW, T0 + i * 5 * MIN_MS, P_VOLUME_TOTAL, v[i]), 0);
+	assert_int_equal(fx_poll(c, FLOW, T0 + 15 * MIN_MS, P_VOLUME_TOTAL, v[3]), 1);
 	assert_near(F.ev[0].value, 90 + 10 + 26, 1e-6);
 	assert_int_equal(fx_count(AK_SENSOR_FAULT, -1), 0); /* a wrap is no fault */
 	compliance_free(c);
@@ -377,7 +411,8 @@ static void test_permit_expiring(void **state)
 	assert_int_equal(F.n_ev, 0);
 	fx_tick(c, T0 + S_MS);
 	assert_int_equal(fx_count(AK_PERMIT_EXPIRING, ALERT_RAISED), 1);
-	assert_true(F.ev[0].value == 21 && F.ev[0].limit == 30);
+	assert_int_equal(F.ev[0].days_left, 21);
+	assert_true(isnan(F.ev[0].limit) && isnan(F.ev[0].value)); /* 30 days is no limit */
 	assert_string_equal(F.ev[0].id,
 			    "ls-ws-000123/WS-001/flow/permit_expiring/1764403201000");
 	fx_tick(c, midnight - 1);
@@ -388,7 +423,7 @@ static void test_permit_expiring(void **state)
 	assert_int_equal(F.n_ev, 2);
 	assert_string_equal(F.ev[1].id, F.ev[0].id);
 	assert_int_equal(F.ev[1].state, ALERT_RAISED);
-	assert_true(F.ev[1].value == 20);
+	assert_int_equal(F.ev[1].days_left, 20);
 	/* a renewed permit is loaded: cleared */
 	renewed = F.permit;
 	renewed.valid_until = (struct cfg_date){ 2030, 11, 28 };
@@ -398,6 +433,7 @@ static void test_permit_expiring(void **state)
 	fx_tick(c, midnight + 2 * HOUR_MS);
 	assert_int_equal(fx_count(AK_PERMIT_EXPIRING, ALERT_CLEARED), 1);
 	assert_string_equal(F.ev[2].id, F.ev[0].id);
+	assert_int_equal(F.ev[2].reason, CR_PERMIT_REPLACED);
 	fx_tick(c, midnight + DAY_MS);
 	assert_int_equal(fx_count(AK_PERMIT_EXPIRING, -1), 3);
 	compliance_free(c);

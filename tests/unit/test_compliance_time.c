@@ -267,8 +267,9 @@ static void test_period_insufficient_data(void **state)
 	a = &F.ev[0];
 	assert_int_equal(a->kind, AK_DATA_GAP);
 	assert_int_equal(a->basis, BASIS_HOURLY_MEAN);
-	assert_near(a->value, 50.0, 1e-9); /* 6 x 5 min of 60 */
-	assert_true(a->limit == 75.0);
+	assert_near(a->coverage_pct, 50.0, 1e-9); /* 6 x 5 min of 60 */
+	assert_int_equal(a->gap_s, 1800);
+	assert_true(isnan(a->limit));
 	assert_string_equal(a->id, "ls-ws-000123/WS-001/cod/hourly_mean-nodata/1764406800000");
 	assert_int_equal(a->since_ms, T0);
 	/* a full hour: judged (and over), the gap cleared */
@@ -436,7 +437,7 @@ static void test_restart_no_duplicate(void **state)
 	fx_poll(c, PROBE, T0, P_COD, 700.0);
 	fx_poll(c, PROBE, T0 + 10 * S_MS, P_COD, 800.0);
 	fx_poll(c, FLOW, T0, P_VOLUME_TOTAL, 1000);
-	fx_poll(c, FLOW, T0 + 10 * S_MS, P_VOLUME_TOTAL, 1020);
+	fx_poll(c, FLOW, T0 + 10 * S_MS, P_VOLUME_TOTAL, 1002);
 	fx_tick(c, T0 + 20 * S_MS);
 	assert_int_equal(F.n_ev, 1);
 	c = restart(c, T0 + 5 * MIN_MS);
@@ -504,8 +505,8 @@ static void test_restart_after_the_day(void **state)
 	fx_limit(P_PH, BASIS_INSTANT, 6.5, 9.5, 0);
 	c = engine();
 	fx_poll(c, FLOW, T0, P_VOLUME_TOTAL, 1000);
-	fx_poll(c, FLOW, T0 + 10 * S_MS, P_VOLUME_TOTAL, 1060);
 	fx_poll(c, PROBE, T0 + 10 * S_MS, P_PH, 11.0);
+	fx_poll(c, FLOW, T0 + 10 * MIN_MS, P_VOLUME_TOTAL, 1060); /* 360 m3/h */
 	assert_int_equal(F.n_ev, 2);
 	F.permit.n_limits = 0; /* the next config has no pH limit */
 	c = restart(c, midnight + HOUR_MS);
@@ -515,6 +516,7 @@ static void test_restart_after_the_day(void **state)
 	assert_near(fx_last(AK_DAILY_VOLUME_EXCEEDED)->value, 60.0, 1e-9);
 	assert_int_equal(fx_count(AK_LIMIT_EXCEEDED, ALERT_CLEARED), 1);
 	assert_int_equal(fx_last(AK_LIMIT_EXCEEDED)->until_ms, midnight + HOUR_MS);
+	assert_int_equal(fx_last(AK_LIMIT_EXCEEDED)->reason, CR_LIMIT_CHANGED); /* rule gone */
 	assert_int_equal(F.n_ev, 2);
 	assert_non_null(fx_agg("WS-001", AGG_DAY));
 	assert_int_equal(fx_agg("WS-001", AGG_DAY)->ts_ms, midnight - DAY_MS);

@@ -29,16 +29,26 @@ static int count_limits(const struct cfg_permit *p, int param, enum basis b)
 
 /* ---- the shipped examples ----------------------------------------------- */
 
+/* The examples with their CHANGE-ME placeholders filled in, as an
+ * installer would from the permit document. */
 static struct config *load_examples(const struct env *e, char **errtext)
 {
-	char *gw = read_all("config/outfall.conf.example");
-	char *pm = read_all("config/permits.conf.example");
+	char *gw0 = read_all("config/outfall.conf.example");
+	char *pm0 = read_all("config/permits.conf.example");
+	char *gw1 = patch(gw0, "id = \"CHANGE-ME\"", "id = \"ls-ws-000123\"");
+	char *gw = patch(gw1, "permit = \"CHANGE-ME\"", "permit = \"浙丽排字第2023-0042号\"");
+	char *pm1 = patch(pm0, "number = \"CHANGE-ME\"", "number = \"浙丽排字第2023-0042号\"");
+	char *pm = patch(pm1, "holder = \"CHANGE-ME\"", "holder = \"丽水某食品有限公司\"");
 	struct config *cfg = NULL;
 
 	/* installed side by side, as gateway.permits = "permits.conf" expects */
 	assert_int_equal(load_texts(e, gw, pm, &cfg, errtext), 0);
 	assert_non_null(cfg);
+	free(gw0);
+	free(gw1);
 	free(gw);
+	free(pm0);
+	free(pm1);
 	free(pm);
 	return cfg;
 }
@@ -59,6 +69,8 @@ static void test_example_acquisition(void **state)
 	assert_string_equal(cfg->permits_path, e->pm);
 	assert_int_equal(cfg->max_backlog_mb, 64);
 	assert_int_equal(cfg->fsync_ms, 1000);
+	assert_int_equal(cfg->clock, CLOCK_SRC_NTP);
+	assert_int_equal(cfg->alerting.maintenance_max_h, 8);
 	assert_int_equal(cfg->n_buses, 1);
 	b = &cfg->buses[0];
 	assert_string_equal(b->name, "rs485-0");
@@ -77,6 +89,7 @@ static void test_example_acquisition(void **state)
 	assert_int_equal(s->driver, DRIVER_MODBUS);
 	assert_int_equal(s->slave, 1);
 	assert_int_equal(s->interval_s, 10);
+	assert_int_equal(s->retry_max_s, 15);
 	assert_int_equal(s->outlet, 0);
 	assert_int_equal(s->n_channels, 5);
 	for (size_t i = 0; i < 5; i++) {
@@ -245,6 +258,9 @@ static void test_defaults(void **state)
 	assert_true(cfg->alerting.crc_error_pct == 10.0);
 	assert_int_equal(cfg->alerting.expiry_warning_days, 30);
 	assert_true(cfg->alerting.coverage_pct == 75.0);
+	assert_int_equal(cfg->alerting.maintenance_max_h, 8);
+	assert_int_equal(cfg->clock, CLOCK_SRC_NTP);
+	assert_int_equal(cfg->sensors[0].retry_max_s, 15);
 	assert_int_equal(cfg->buses[0].baud, 9600);
 	assert_int_equal(cfg->buses[0].parity, 'N');
 	assert_int_equal(cfg->buses[0].data_bits, 8);
@@ -397,6 +413,12 @@ static const struct bad_case bad_cases[] = {
 	  "gateway.max_backlog_mb", "expected an integer, found a string", 1 },
 	{ 'g', "max_backlog_mb = 64", "fsync_ms = 700000", 'g', 6, "gateway.fsync_ms",
 	  "700000 out of range 0..600000 ms", 1 },
+	{ 'g', "max_backlog_mb = 64", "clock = \"gps\"", 'g', 6, "gateway.clock",
+	  "unknown clock \"gps\" (expected ntp or rtc)", 1 },
+	{ 'g', "clear_after_s = 0", "clear_after_s = 0; maintenance_max_h = 73", 'g', 8,
+	  "alerting.maintenance_max_h", "73 out of range 1..72 h", 1 },
+	{ 'g', "interval_s = 10", "interval_s = 10; retry_max_s = 0", 'g', 14,
+	  "sensors[0].retry_max_s", "0 out of range 1..3600 s", 1 },
 	{ 'g', "hysteresis_pct = 2.0", "hysteresis_pct = 60", 'g', 8, "alerting.hysteresis_pct",
 	  "60 out of range 0..50 %", 1 },
 	{ 'g', "clear_after_s = 0", "clear_after_s = 90000", 'g', 8, "alerting.clear_after_s",

@@ -1,4 +1,6 @@
-/* test_decode.c - every type x word order against known byte vectors. */
+/* test_decode.c - every type x word order against known byte vectors; a
+ * float32 channel's values carry RV_F32 and print as the float32's
+ * shortest decimal, every other type's do not. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/numfmt.h"
 #include "drivers/driver.h"
 
 struct vec {
@@ -120,6 +123,47 @@ static void test_no_range_passes_anything_finite(void **state)
 	assert_int_equal(decode_channel(&c, big).quality, Q_OK);
 }
 
+/* Only float32 registers mark their values: scaled, offset, NaN or not. */
+static void test_float32_flag(void **state)
+{
+	static const enum value_type types[] = { VT_INT16, VT_UINT16, VT_INT32, VT_UINT32,
+						 VT_FLOAT32, VT_FLOAT64 };
+	uint16_t w[4] = { 0x4337, 0xE666, 0, 0 }; /* 183.9f = 0x4337E666 */
+	uint16_t nan_w[] = { 0x7FC0, 0x0000 };
+	struct cfg_channel c = chan(VT_FLOAT32, 1.0, 0.0);
+	char buf[NUMFMT_MAX];
+	struct rec_value v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		c = chan(types[i], 1.0, 0.0);
+		c.has_range = false;
+		v = decode_channel(&c, w);
+		assert_int_equal(v.flags, types[i] == VT_FLOAT32 ? RV_F32 : 0);
+	}
+	c = chan(VT_FLOAT32, 1.0, 0.0);
+	c.has_range = false;
+	v = decode_channel(&c, w);
+	assert_true(v.v == (double)183.9f);
+	numfmt_value(buf, v.v, v.flags);
+	assert_string_equal(buf, "183.9"); /* not 183.8999939 */
+	c.scale = 0.1;                     /* a float32 scaled: still its precision */
+	v = decode_channel(&c, w);
+	assert_int_equal(v.flags, RV_F32);
+	numfmt_value(buf, v.v, v.flags);
+	assert_string_equal(buf, "18.39");
+	/* an offset that makes the value smaller shows the raw float32's own
+	 * error (183.9f is 6e-6 short): float32 precision of the result */
+	c.scale = 1.0;
+	c.offset = -273.15;
+	v = decode_channel(&c, w);
+	numfmt_value(buf, v.v, v.flags);
+	assert_string_equal(buf, "-89.25001");
+	v = decode_channel(&c, nan_w);
+	assert_int_equal(v.quality, Q_INVALID);
+	assert_int_equal(v.flags, RV_F32);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_scale_offset_and_range),
 		cmocka_unit_test(test_nan_inf_are_invalid),
 		cmocka_unit_test(test_no_range_passes_anything_finite),
+		cmocka_unit_test(test_float32_flag),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_lineproto.c - InfluxDB line protocol encoder: exact lines for polls,
  * alerts, self-metrics and aggregates, escaping in every position, and
- * all-or-nothing on ENOSPC.
+ * all-or-nothing on ENOSPC; float32 readings at their precision, value
+ * flags, and every alert kind's own evidence fields.
  */
 #include <errno.h>
 #include <math.h>
@@ -202,8 +203,9 @@ static void test_alert_line(void **state)
 	(void)state;
 	expect_record("ls-ws-000123", &r, 1,
 		"outfall_alert,gateway=ls-ws-000123,outlet=WS-001,parameter=cod,kind=limit_exceeded,"
-		"rule=instant state=\"raised\",value=612.4,limit=500,peak=612.4,"
-		"permit=\"浙丽排字第2023-0042号\","
+		"rule=instant state=\"raised\",value=612.4,limit=500,peak=612.4,ratio=1.22,"
+		"permit=\"浙丽排字第2023-0042号\",holder=\"丽水某食品有限公司\","
+		"since=\"2025-11-29T08:00:17.000Z\",sensor_health=\"ok\",sensor_unhealthy=false,"
 		"id=\"ls-ws-000123/WS-001/cod/instant/1764403217000\",seq=1042i 1764403217000\n");
 }
 
@@ -225,8 +227,11 @@ static void test_alert_escaping(void **state)
 	snprintf(a->id, sizeof(a->id), "g w/x");
 	expect_record("gw\r1", &r, 1,
 		"outfall_alert,gateway=gw\\ 1,outlet=WS\\ 1\\,a\\=b,parameter=ph,kind=below_minimum,"
-		"rule=rolling state=\"cleared\",value=6.9,limit=6.5,"
-		"permit=\"浙\\\"丽\\\\排 2023\",id=\"g w/x\",seq=1042i 1764403217000\n");
+		"rule=rolling state=\"cleared\",value=6.9,limit=6.5,ratio=1.06,"
+		"permit=\"浙\\\"丽\\\\排 2023\",holder=\"丽水某食品有限公司\","
+		"since=\"2025-11-29T08:00:17.000Z\",until=\"2025-11-29T08:00:17.000Z\","
+		"duration_s=0i,sensor_health=\"ok\",sensor_unhealthy=false,"
+		"id=\"g w/x\",seq=1042i 1764403217000\n");
 }
 
 static void test_metrics_lines(void **state)
@@ -402,9 +407,15 @@ static void test_builder_types(void **state)
 	lp_field_float(&p, "big", 123456789012345.0);
 	lp_field_int(&p, "i", -9223372036854775807LL - 1);
 	lp_field_str(&p, "s", "");
+	lp_field_bool(&p, "yes", true);
+	lp_field_bool(&p, "no", false);
+	lp_field_value(&p, "f32", 183.9f, RV_F32);
+	lp_field_value(&p, "f64", 183.9f, 0);
+	lp_field_value(&p, "inf", INFINITY, RV_F32);
 	assert_int_equal(lp_end(&p, -1), 0);
 	assert_string_equal(data, "m,t=v f=-0.000123456789,big=1.23456789e+14,"
-				  "i=-9223372036854775808i,s=\"\" -1\n");
+				  "i=-9223372036854775808i,s=\"\",yes=true,no=false,"
+				  "f32=183.9,f64=183.8999939 -1\n");
 }
 
 /* Misuse fails the whole point and leaves what was there before. */
@@ -543,6 +554,180 @@ static void test_enospc_builder(void **state)
 	assert_int_equal(lp_end(&p, 1), -ENOSPC);
 }
 
+/* Float32 readings at their precision; maintenance and implausible flags. */
+static void test_poll_float32_and_flags(void **state)
+{
+	struct record r = poll_record();
+
+	(void)state;
+	r.u.poll.n = 5;
+	r.u.poll.values[0] = (struct rec_value){ 183.9f, P_COD, Q_OK, RV_F32 };
+	r.u.poll.values[1] = (struct rec_value){ 183.9f, P_BOD5, Q_OK, 0 };
+	r.u.poll.values[2] = (struct rec_value){ 4.17e-08f, P_NH3N, Q_INVALID,
+						 RV_F32 | RV_IMPLAUSIBLE };
+	r.u.poll.values[3] = (struct rec_value){ (double)12.3f * 3.6, P_FLOW, Q_OK,
+						 RV_F32 | RV_MAINTENANCE };
+	r.u.poll.values[4] = (struct rec_value){ 7.1f, P_PH, Q_OK, RV_F32 | RV_CALIBRATION };
+	expect_record("gw", &r, 5,
+		"outfall_reading,gateway=gw,outlet=WS-001,sensor=probe1,parameter=cod"
+		" value=183.9,q=\"ok\",seq=42i 1764403217000\n"
+		"outfall_reading,gateway=gw,outlet=WS-001,sensor=probe1,parameter=bod5"
+		" value=183.8999939,q=\"ok\",seq=42i 1764403217000\n"
+		"outfall_reading,gateway=gw,outlet=WS-001,sensor=probe1,parameter=nh3n"
+		" q=\"invalid\",cause=\"implausible\",seq=42i 1764403217000\n"
+		"outfall_reading,gateway=gw,outlet=WS-001,sensor=probe1,parameter=flow"
+		" value=44.28,q=\"ok\",flag=\"M\",seq=42i 1764403217000\n"
+		"outfall_reading,gateway=gw,outlet=WS-001,sensor=probe1,parameter=ph"
+		" value=7.1,q=\"ok\",flag=\"C\",seq=42i 1764403217000\n");
+}
+
+static void test_alert_float32_and_unhealthy(void **state)
+{
+	struct record r = alert_record();
+	struct rec_alert *a = &r.u.alert;
+
+	(void)state;
+	a->value = 612.4f;
+	a->peak = 655.3f;
+	a->value_flags = RV_F32;
+	a->unhealthy = 1;
+	a->sensor_health = Q_NO_RESPONSE;
+	snprintf(a->sensor, sizeof(a->sensor), "probe1");
+	expect_record("gw", &r, 1,
+		"outfall_alert,gateway=gw,outlet=WS-001,parameter=cod,kind=limit_exceeded,"
+		"rule=instant,sensor=probe1 state=\"raised\",value=612.4,limit=500,peak=655.3,"
+		"ratio=1.22,permit=\"浙丽排字第2023-0042号\",holder=\"丽水某食品有限公司\","
+		"since=\"2025-11-29T08:00:17.000Z\",sensor_health=\"no_response\","
+		"sensor_unhealthy=true,"
+		"id=\"ls-ws-000123/WS-001/cod/instant/1764403217000\",seq=1042i 1764403217000\n");
+}
+
+static void test_alert_sensor_fault_line(void **state)
+{
+	struct record r = alert_record();
+	struct rec_alert *a = &r.u.alert;
+
+	(void)state;
+	snprintf(a->id, sizeof(a->id), "gw/WS-001/no_response-probe1/1764403217000");
+	snprintf(a->sensor, sizeof(a->sensor), "probe1");
+	a->kind = AK_SENSOR_FAULT;
+	a->limit = 3.0; /* a poll count: no limit field */
+	a->value = 3.0; /* likewise: no value field */
+	a->peak = NAN;
+	a->sensor_health = Q_NO_RESPONSE;
+	a->cause = FC_NO_RESPONSE;
+	a->n_params = 3;
+	a->params[0] = P_COD;
+	a->params[1] = P_PH;
+	a->params[2] = P_OIL_PETROLEUM;
+	a->polls_missed = 3;
+	a->last_answer_ms = r.ts_ms - 30000;
+	a->unhealthy = 1;
+	expect_record("gw", &r, 1,
+		"outfall_alert,gateway=gw,outlet=WS-001,kind=sensor_fault,rule=no_response,"
+		"sensor=probe1 state=\"raised\",cause=\"no_response\","
+		"parameters=\"cod,ph,oil_petroleum\",polls_missed=3i,"
+		"last_answer=\"2025-11-29T07:59:47.000Z\","
+		"permit=\"浙丽排字第2023-0042号\",holder=\"丽水某食品有限公司\","
+		"since=\"2025-11-29T08:00:17.000Z\",sensor_health=\"no_response\","
+		"sensor_unhealthy=true,id=\"gw/WS-001/no_response-probe1/1764403217000\","
+		"seq=1042i 1764403217000\n");
+	/* cleared when it answered again, with the out-of-range reading */
+	a->state = ALERT_CLEARED;
+	a->cause = FC_OUT_OF_RANGE;
+	a->param = P_PH;
+	a->value = 15.2f;
+	a->peak = 15.7f;
+	a->value_flags = RV_F32;
+	a->n_params = 0;
+	a->last_answer_ms = 0;
+	a->polls_missed = 0;
+	a->until_ms = r.ts_ms + 61000;
+	snprintf(a->note, sizeof(a->note), "ph 15.2: above 14");
+	r.ts_ms = a->until_ms;
+	a->reason = CR_SENSOR_RECOVERED;
+	a->unhealthy = 0;
+	expect_record("gw", &r, 1,
+		"outfall_alert,gateway=gw,outlet=WS-001,parameter=ph,kind=sensor_fault,"
+		"rule=out_of_range,sensor=probe1 state=\"cleared\",value=15.2,peak=15.7,"
+		"cause=\"out_of_range\",parameters=\"\",polls_missed=0i,"
+		"permit=\"浙丽排字第2023-0042号\",holder=\"丽水某食品有限公司\","
+		"since=\"2025-11-29T08:00:17.000Z\",until=\"2025-11-29T08:01:18.000Z\","
+		"duration_s=61i,reason=\"sensor_recovered\",note=\"ph 15.2: above 14\","
+		"sensor_health=\"no_response\","
+		"sensor_unhealthy=false,id=\"gw/WS-001/no_response-probe1/1764403217000\","
+		"seq=1042i 1764403278000\n");
+}
+
+static void test_alert_gap_expiring_and_note(void **state)
+{
+	struct record r = alert_record();
+	struct rec_alert *a = &r.u.alert;
+
+	(void)state;
+	a->kind = AK_DATA_GAP;
+	a->limit = 60.0;
+	a->value = 1.0;
+	a->gap_s = 900;
+	a->coverage_pct = 74.96;
+	snprintf(a->id, sizeof(a->id), "i");
+	expect_record("gw", &r, 1,
+		"outfall_alert,gateway=gw,outlet=WS-001,parameter=cod,kind=data_gap"
+		" state=\"raised\",gap_s=900i,coverage=75,"
+		"permit=\"浙丽排字第2023-0042号\",holder=\"丽水某食品有限公司\","
+		"since=\"2025-11-29T08:00:17.000Z\",sensor_health=\"ok\","
+		"sensor_unhealthy=false,id=\"i\",seq=1042i 1764403217000\n");
+	a->kind = AK_PERMIT_EXPIRING;
+	a->days_left = 29;
+	a->permit[0] = '\0';
+	a->holder[0] = '\0';
+	expect_record("gw", &r, 1,
+		"outfall_alert,gateway=gw,outlet=WS-001,kind=permit_expiring"
+		" state=\"raised\",days_left=29i,permit=\"\",holder=\"\","
+		"since=\"2025-11-29T08:00:17.000Z\",sensor_health=\"ok\","
+		"sensor_unhealthy=false,id=\"i\",seq=1042i 1764403217000\n");
+	/* closed by the operator: the note, escaped for a string field */
+	r = alert_record();
+	a->state = ALERT_CLEARED;
+	a->reason = CR_CLOSED_BY_OPERATOR;
+	a->until_ms = a->since_ms + 7200000;
+	snprintf(a->note, sizeof(a->note), "wiper \"stuck\"\\n");
+	snprintf(a->id, sizeof(a->id), "i");
+	expect_record("gw", &r, 1,
+		"outfall_alert,gateway=gw,outlet=WS-001,parameter=cod,kind=limit_exceeded,"
+		"rule=instant state=\"cleared\",value=612.4,limit=500,peak=612.4,ratio=1.22,"
+		"permit=\"浙丽排字第2023-0042号\",holder=\"丽水某食品有限公司\","
+		"since=\"2025-11-29T08:00:17.000Z\",until=\"2025-11-29T10:00:17.000Z\","
+		"duration_s=7200i,reason=\"closed_by_operator\",note=\"wiper \\\"stuck\\\"\\\\n\","
+		"sensor_health=\"ok\",sensor_unhealthy=false,id=\"i\",seq=1042i 1764403217000\n");
+	a->n_params = REC_MAX_VALUES + 1;
+	{
+		char data[BIG];
+		struct lp_buf b = { data, 0, sizeof(data) };
+
+		assert_int_equal(lp_append_record(&b, "gw", &r), -EINVAL);
+		assert_int_equal(b.len, 0);
+	}
+}
+
+static void test_enospc_alert_evidence(void **state)
+{
+	struct record r = alert_record();
+	struct rec_alert *a = &r.u.alert;
+
+	(void)state;
+	a->kind = AK_SENSOR_FAULT;
+	a->cause = FC_FLAT_LINE;
+	a->n_params = REC_MAX_VALUES;
+	for (int i = 0; i < REC_MAX_VALUES; i++)
+		a->params[i] = (uint8_t)i;
+	a->last_answer_ms = r.ts_ms;
+	a->state = ALERT_CLEARED;
+	a->reason = CR_LIMIT_CHANGED;
+	memset(a->note, 'n', sizeof(a->note));
+	check_enospc(&r, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -565,6 +750,11 @@ int main(void)
 		cmocka_unit_test(test_enospc_metrics),
 		cmocka_unit_test(test_enospc_aggregate),
 		cmocka_unit_test(test_enospc_builder),
+		cmocka_unit_test(test_poll_float32_and_flags),
+		cmocka_unit_test(test_alert_float32_and_unhealthy),
+		cmocka_unit_test(test_alert_sensor_fault_line),
+		cmocka_unit_test(test_alert_gap_expiring_and_note),
+		cmocka_unit_test(test_enospc_alert_evidence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,163 +3,11 @@
  * polls, alerts, self-metrics and aggregates (NaN payloads, -0.0, every
  * quality and parameter, UTF-8 and full-length strings, extreme counters),
  * rejection of truncated, overlong and garbage input with the output left
- * untouched, and the encoded sizes, worst cases included.
+ * untouched, and the encoded sizes, worst cases included. What version 2
+ * added (value flags, alert evidence, reading version 1) is in
+ * test_outbox_codec_v2.c.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <errno.h>
-#include <float.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "base/param.h"
-#include "outbox/codec.h"
-
-static void set_str(char *dst, size_t size, const char *s)
-{
-	memset(dst, 0, size);
-	memcpy(dst, s, strnlen(s, size));
-}
-
-static double bits_dbl(uint64_t b)
-{
-	double v;
-
-	memcpy(&v, &b, sizeof(v));
-	return v;
-}
-
-static void assert_same_dbl(double a, double b)
-{
-	assert_memory_equal(&a, &b, sizeof(a));
-}
-
-/* Field by field: struct padding is not part of a record. */
-static void assert_same_poll(const struct rec_poll *a, const struct rec_poll *b)
-{
-	assert_memory_equal(a->outlet, b->outlet, sizeof(a->outlet));
-	assert_memory_equal(a->sensor, b->sensor, sizeof(a->sensor));
-	assert_int_equal(a->n, b->n);
-	for (int i = 0; i < a->n; i++) {
-		assert_same_dbl(a->values[i].v, b->values[i].v);
-		assert_int_equal(a->values[i].param, b->values[i].param);
-		assert_int_equal(a->values[i].quality, b->values[i].quality);
-	}
-}
-
-static void assert_same_alert(const struct rec_alert *a, const struct rec_alert *b)
-{
-	assert_memory_equal(a->id, b->id, sizeof(a->id));
-	assert_int_equal(a->state, b->state);
-	assert_int_equal(a->kind, b->kind);
-	assert_int_equal(a->param, b->param);
-	assert_int_equal(a->basis, b->basis);
-	assert_int_equal(a->sensor_health, b->sensor_health);
-	assert_int_equal(a->window_min, b->window_min);
-	assert_memory_equal(a->outlet, b->outlet, sizeof(a->outlet));
-	assert_memory_equal(a->sensor, b->sensor, sizeof(a->sensor));
-	assert_memory_equal(a->permit, b->permit, sizeof(a->permit));
-	assert_memory_equal(a->holder, b->holder, sizeof(a->holder));
-	assert_same_dbl(a->limit, b->limit);
-	assert_same_dbl(a->value, b->value);
-	assert_same_dbl(a->peak, b->peak);
-	assert_int_equal(a->since_ms, b->since_ms);
-	assert_int_equal(a->until_ms, b->until_ms);
-}
-
-static void assert_same_metrics(const struct rec_metrics *a, const struct rec_metrics *b)
-{
-	assert_int_equal(a->polls, b->polls);
-	assert_int_equal(a->errors, b->errors);
-	assert_int_equal(a->timeouts, b->timeouts);
-	assert_int_equal(a->crc_errors, b->crc_errors);
-	assert_int_equal(a->exceptions, b->exceptions);
-	assert_int_equal(a->outbox_corrupt, b->outbox_corrupt);
-	assert_int_equal(a->outbox_io_errors, b->outbox_io_errors);
-	assert_int_equal(a->n_sinks, b->n_sinks);
-	for (int i = 0; i < a->n_sinks; i++) {
-		const struct rec_sink_metrics *x = &a->sinks[i], *y = &b->sinks[i];
-
-		assert_memory_equal(x->name, y->name, sizeof(x->name));
-		assert_int_equal(x->queue_depth, y->queue_depth);
-		assert_int_equal(x->oldest_unsent_s, y->oldest_unsent_s);
-		assert_int_equal(x->sent, y->sent);
-		assert_int_equal(x->retried, y->retried);
-		assert_int_equal(x->dropped, y->dropped);
-		assert_int_equal(x->quarantined, y->quarantined);
-	}
-}
-
-static void assert_same_aggregate(const struct rec_aggregate *a, const struct rec_aggregate *b)
-{
-	assert_memory_equal(a->outlet, b->outlet, sizeof(a->outlet));
-	assert_int_equal(a->period, b->period);
-	assert_int_equal(a->n, b->n);
-	assert_int_equal(a->end_ms, b->end_ms);
-	for (int i = 0; i < a->n; i++) {
-		const struct rec_agg_param *x = &a->params[i], *y = &b->params[i];
-
-		assert_int_equal(x->param, y->param);
-		assert_int_equal(x->count, y->count);
-		assert_same_dbl(x->avg, y->avg);
-		assert_same_dbl(x->min, y->min);
-		assert_same_dbl(x->max, y->max);
-		assert_same_dbl(x->cou, y->cou);
-	}
-}
-
-/* Encodes, decodes and compares; returns the encoded size. */
-static int round_trip(const struct record *in)
-{
-	uint8_t buf[OUTBOX_CODEC_MAX];
-	struct record out;
-	int n = outbox_codec_encode(in, buf, sizeof(buf));
-	uint8_t type;
-	int64_t ts;
-
-	assert_true(n > 0);
-	memset(&out, 0x5a, sizeof(out));
-	assert_int_equal(outbox_codec_decode(buf, (size_t)n, &out), 0);
-	assert_int_equal(out.seq, 0);
-	assert_int_equal(out.ts_ms, in->ts_ms);
-	assert_int_equal(out.type, in->type);
-	if (in->type == REC_POLL)
-		assert_same_poll(&in->u.poll, &out.u.poll);
-	else if (in->type == REC_ALERT)
-		assert_same_alert(&in->u.alert, &out.u.alert);
-	else if (in->type == REC_METRICS)
-		assert_same_metrics(&in->u.metrics, &out.u.metrics);
-	else
-		assert_same_aggregate(&in->u.aggregate, &out.u.aggregate);
-	assert_int_equal(outbox_codec_peek(buf, (size_t)n, &type, &ts), 0);
-	assert_int_equal(type, in->type);
-	assert_int_equal(ts, in->ts_ms);
-	return n;
-}
-
-static struct record poll_rec(const char *outlet, const char *sensor, int n, const double *v)
-{
-	struct record r;
-
-	memset(&r, 0, sizeof(r));
-	r.type = REC_POLL;
-	r.ts_ms = 1764403217000LL;
-	set_str(r.u.poll.outlet, sizeof(r.u.poll.outlet), outlet);
-	set_str(r.u.poll.sensor, sizeof(r.u.poll.sensor), sensor);
-	r.u.poll.n = (uint8_t)n;
-	for (int i = 0; i < n; i++) {
-		r.u.poll.values[i].v = v[i];
-		r.u.poll.values[i].param = (uint8_t)(i % P_COUNT);
-		r.u.poll.values[i].quality = (uint8_t)(i % Q_COUNT);
-	}
-	return r;
-}
+#include "codec_fixture.h"
 
 static void test_poll_round_trips(void **state)
 {
@@ -220,34 +68,11 @@ static void test_poll_random_values(void **state)
 				       (double)(1 + b % 1000);
 		}
 		r = poll_rec("WS-001", "probe1", REC_MAX_VALUES, v);
+		for (int i = 0; i < REC_MAX_VALUES && iter % 3; i++)
+			r.u.poll.values[i].flags = (uint8_t)(iter % 3 == 1 ? iter & 0x7f
+							     : rand() & 0x7f);
 		round_trip(&r);
 	}
-}
-
-static struct record alert_rec(void)
-{
-	struct record r;
-	struct rec_alert *a = &r.u.alert;
-
-	memset(&r, 0, sizeof(r));
-	r.type = REC_ALERT;
-	r.ts_ms = 1764403217000LL;
-	set_str(a->id, sizeof(a->id), "ls-ws-000123/WS-001/cod/instant/1764403217000");
-	a->state = ALERT_RAISED;
-	a->kind = AK_LIMIT_EXCEEDED;
-	a->param = P_COD;
-	a->basis = 1;
-	a->sensor_health = Q_OK;
-	a->window_min = 60;
-	set_str(a->outlet, sizeof(a->outlet), "WS-001");
-	set_str(a->sensor, sizeof(a->sensor), "probe1");
-	set_str(a->permit, sizeof(a->permit), "浙丽排字第2023-0042号");
-	set_str(a->holder, sizeof(a->holder), "丽水某食品有限公司");
-	a->limit = 500.0;
-	a->value = 612.4;
-	a->peak = 612.4;
-	a->since_ms = 1764403217000LL;
-	return r;
 }
 
 static void test_alert_round_trips(void **state)
@@ -450,7 +275,7 @@ static void test_encode_rejects(void **state)
 	r.u.poll.values[0].param = P_COD;
 	r.type = 7;
 	assert_int_equal(outbox_codec_encode(&r, buf, sizeof(buf)), -EINVAL);
-	r.type = REC_AGGREGATE + 1;
+	r.type = REC_MAINT + 1;
 	assert_int_equal(outbox_codec_encode(&r, buf, sizeof(buf)), -EINVAL);
 	r.type = REC_POLL;
 	for (size_t cap = 0; cap < 12; cap++)
@@ -480,32 +305,20 @@ static void test_encode_rejects_new_records(void **state)
 		assert_int_equal(outbox_codec_encode(&g, buf, cap), -ENOSPC);
 }
 
-static void assert_rejected(const uint8_t *buf, size_t len)
-{
-	struct record out, pattern;
-	uint8_t type = 0xee;
-	int64_t ts = 0x1234;
-
-	memset(&out, 0xa5, sizeof(out));
-	memset(&pattern, 0xa5, sizeof(pattern));
-	assert_int_equal(outbox_codec_decode(buf, len, &out), -EBADMSG);
-	assert_memory_equal(&out, &pattern, sizeof(out));
-	if (len < 2) {
-		assert_int_equal(outbox_codec_peek(buf, len, &type, &ts), -EBADMSG);
-		assert_int_equal(type, 0xee);
-		assert_int_equal(ts, 0x1234);
-	}
-}
-
 static void test_decode_rejects_truncated_and_trailing(void **state)
 {
 	double v[3] = { 1.5, 2.0, NAN };
-	struct record recs[4] = { poll_rec("WS-001", "probe1", 3, v), alert_rec(),
-				  metrics_rec(REC_MAX_SINKS), agg_rec(4) };
+	struct record recs[6] = { poll_rec("WS-001", "probe1", 3, v), alert_rec(),
+				  metrics_rec(REC_MAX_SINKS), agg_rec(4),
+				  poll_rec("WS-001", "probe1", 3, v), alert_rec() };
 	uint8_t buf[OUTBOX_CODEC_MAX + 1];
 
 	(void)state;
-	for (int k = 0; k < 4; k++) {
+	recs[4].u.poll.values[2].flags = RV_IMPLAUSIBLE;
+	recs[5].u.alert.n_params = 2;
+	recs[5].u.alert.coverage_pct = 0.1 + 0.2;
+	set_str(recs[5].u.alert.note, sizeof(recs[5].u.alert.note), "n");
+	for (int k = 0; k < 6; k++) {
 		int n = outbox_codec_encode(&recs[k], buf, OUTBOX_CODEC_MAX);
 
 		assert_true(n > 0);
@@ -519,7 +332,8 @@ static void test_decode_rejects_truncated_and_trailing(void **state)
 static void test_decode_rejects_malformed(void **state)
 {
 	/* version 1 poll, ts 0, outlet "", sensor "", n */
-	static const uint8_t bad_version[] = { 0x20, 0, 0, 0, 0 };
+	static const uint8_t bad_version[] = { 0x30, 0, 0, 0, 0, 0 };
+	static const uint8_t version0[] = { 0x00, 0, 0, 0, 0, 0 };
 	static const uint8_t bad_type[] = { 0x14, 0, 0, 0, 0 };
 	static const uint8_t too_many[] = { 0x10, 0, 0, 0, REC_MAX_VALUES + 1 };
 	static const uint8_t long_outlet[] = { 0x10, 0, REC_NAME + 1 };
@@ -537,6 +351,7 @@ static void test_decode_rejects_malformed(void **state)
 
 	(void)state;
 	assert_rejected(bad_version, sizeof(bad_version));
+	assert_rejected(version0, sizeof(version0));
 	assert_rejected(bad_type, sizeof(bad_type));
 	assert_rejected(too_many, sizeof(too_many));
 	assert_rejected(long_outlet, sizeof(long_outlet));
@@ -596,10 +411,11 @@ static void test_decode_rejects_reserved_bits(void **state)
 	a.u.alert.since_ms = 0;
 	a.u.alert.until_ms = 0;
 	n = outbox_codec_encode(&a, buf, sizeof(buf));
-	assert_true(n > 29);
-	/* tail: 3 x (tag + 8 bytes), then two one-byte varints */
-	assert_int_equal(buf[n - 2 - 27], 0x00);
-	buf[n - 2 - 27] = 0x01;
+	assert_true(n > 12 + 29);
+	/* tail: 3 x (tag + 8 bytes), two one-byte varints, then the evidence
+	 * (all zero: 12 bytes, see test_decode_version1) */
+	assert_int_equal(buf[n - 12 - 2 - 27], 0x00);
+	buf[n - 12 - 2 - 27] = 0x01;
 	assert_rejected(buf, (size_t)n);
 }
 
@@ -607,16 +423,19 @@ static void test_decode_rejects_reserved_bits(void **state)
 static void test_decode_garbage(void **state)
 {
 	double v[5] = { 1.0, 2.5, 3.25, 400.0, NAN };
-	struct record recs[4] = { poll_rec("WS-001", "probe1", 5, v), alert_rec(),
-				  metrics_rec(2), agg_rec(3) };
-	uint8_t good[4][OUTBOX_CODEC_MAX];
-	int glen[4];
+	struct record recs[6] = { poll_rec("WS-001", "probe1", 5, v), alert_rec(),
+				  metrics_rec(2), agg_rec(3), poll_rec("WS-001", "probe1", 5, v),
+				  fault_rec() };
+	uint8_t good[6][OUTBOX_CODEC_MAX];
+	int glen[6];
 	struct record out;
 	int accepted = 0;
 
 	(void)state;
 	srand(11);
-	for (int k = 0; k < 4; k++)
+	recs[4].u.poll.values[1].flags = RV_F32; /* flags of their own */
+	set_str(recs[5].u.alert.note, sizeof(recs[5].u.alert.note), "closed: false alarm");
+	for (int k = 0; k < 6; k++)
 		glen[k] = outbox_codec_encode(&recs[k], good[k], OUTBOX_CODEC_MAX);
 	for (int iter = 0; iter < 50000; iter++) {
 		size_t len = (size_t)(rand() % 200);
@@ -625,9 +444,10 @@ static void test_decode_garbage(void **state)
 		for (size_t i = 0; i < len; i++)
 			buf[i] = (uint8_t)rand();
 		if (iter & 1 && len > 0) {
-			buf[0] = 0x10 | (uint8_t)(rand() & 3); /* plausible head */
+			/* a plausible head, of either version */
+			buf[0] = (uint8_t)((iter & 2 ? 0x20 : 0x10) | (rand() % 5));
 		} else if (iter % 4 == 2) {
-			int k = rand() & 3;
+			int k = rand() % 6;
 
 			len = (size_t)glen[k];
 			free(buf);

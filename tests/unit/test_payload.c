@@ -1,65 +1,8 @@
 /* test_payload.c - MQTT JSON payloads (telemetry, alert, aggregate,
  * metrics, status) parsed back with cJSON, escaping, null for meaningless
- * values, ENOSPC at every short capacity, topics. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <cJSON.h>
-#include <errno.h>
-#include <math.h>
-#include <stdio.h>
-#include <string.h>
-
-#include "base/param.h"
-#include "config/config.h"
-#include "encode/encode.h"
-
-#define T0 1764403217123LL /* 2025-11-29T08:00:17.123Z */
-#define PERMIT "浙丽排字第2023-0042号"
-#define HOLDER "丽水某食品有限公司"
-
-static void set(char *dst, size_t cap, const char *s)
-{
-	int n = snprintf(dst, cap, "%s", s);
-
-	assert_true(n >= 0 && (size_t)n < cap);
-}
-
-static struct record poll_rec(void)
-{
-	struct record r = { .seq = 42, .ts_ms = T0, .type = REC_POLL };
-
-	set(r.u.poll.outlet, sizeof(r.u.poll.outlet), "WS-001");
-	set(r.u.poll.sensor, sizeof(r.u.poll.sensor), "probe1");
-	r.u.poll.n = 1;
-	r.u.poll.values[0] = (struct rec_value){ .v = 612.4, .param = P_COD, .quality = Q_OK };
-	return r;
-}
-
-static struct record alert_rec(void)
-{
-	struct record r = { .seq = 1042, .ts_ms = 1764403217000LL, .type = REC_ALERT };
-	struct rec_alert *a = &r.u.alert;
-
-	set(a->id, sizeof(a->id), "ls-ws-000123/WS-001/cod/instant/1764403217000");
-	a->state = ALERT_RAISED;
-	a->kind = AK_LIMIT_EXCEEDED;
-	a->param = P_COD;
-	a->basis = BASIS_INSTANT;
-	a->sensor_health = Q_OK;
-	set(a->outlet, sizeof(a->outlet), "WS-001");
-	set(a->sensor, sizeof(a->sensor), "probe1");
-	set(a->permit, sizeof(a->permit), PERMIT);
-	set(a->holder, sizeof(a->holder), HOLDER);
-	a->limit = 500.0;
-	a->value = 612.4;
-	a->peak = 612.4;
-	a->since_ms = 1764403217000LL;
-	return r;
-}
+ * values, ENOSPC at every short capacity, topics. The alert evidence of
+ * DESIGN §5 is in test_payload_alert.c. */
+#include "payload_fixture.h"
 
 static struct record agg_rec(void)
 {
@@ -96,45 +39,6 @@ static struct record metrics_rec(void)
 	m->sinks[1] = (struct rec_sink_metrics){ .name = "influx", .queue_depth = 18446744073709551615ULL,
 						 .oldest_unsent_s = -1, .sent = 0 };
 	return r;
-}
-
-/* Encodes with a generous buffer and parses the result; caller frees. */
-static cJSON *parse(const char *json, int n)
-{
-	cJSON *doc;
-
-	assert_true(n > 0);
-	assert_int_equal(strlen(json), (size_t)n);
-	doc = cJSON_Parse(json);
-	if (!doc)
-		fail_msg("not JSON: %s", json);
-	return doc;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsString(it))
-		fail_msg("%s is not a string", key);
-	return it->valuestring;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsNumber(it))
-		fail_msg("%s is not a number", key);
-	return it->valuedouble;
-}
-
-static void assert_null_item(const cJSON *o, const char *key)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsNull(it))
-		fail_msg("%s is not null", key);
 }
 
 static void assert_keys(const cJSON *o, const char *const *keys, size_t n)
@@ -296,19 +200,21 @@ static void test_alert_exact(void **state)
 		"\"ts\":\"2025-11-29T08:00:17.000Z\",\"state\":\"raised\",\"kind\":\"limit_exceeded\","
 		"\"outlet\":\"WS-001\",\"permit\":\"" PERMIT "\",\"holder\":\"" HOLDER "\","
 		"\"parameter\":\"cod\",\"unit\":\"mg/L\",\"basis\":\"instant\",\"window_min\":null,"
-		"\"limit\":500,\"value\":612.4,\"peak\":612.4,\"since\":\"2025-11-29T08:00:17.000Z\","
-		"\"sensor\":\"probe1\",\"sensor_health\":\"ok\"}");
+		"\"limit\":500,\"value\":612.4,\"peak\":612.4,\"ratio\":1.22,"
+		"\"since\":\"2025-11-29T08:00:17.000Z\","
+		"\"sensor\":\"probe1\",\"sensor_health\":\"ok\",\"sensor_unhealthy\":false}");
 }
 
 static const char *const raised_keys[] = {
 	"id", "seq", "ts", "state", "kind", "outlet", "permit", "holder", "parameter", "unit",
-	"basis", "window_min", "limit", "value", "peak", "since", "sensor", "sensor_health",
+	"basis", "window_min", "limit", "value", "peak", "ratio", "since", "sensor",
+	"sensor_health", "sensor_unhealthy",
 };
 
 static const char *const cleared_keys[] = {
 	"id", "seq", "ts", "state", "kind", "outlet", "permit", "holder", "parameter", "unit",
-	"basis", "window_min", "limit", "value", "peak", "since", "until", "sensor",
-	"sensor_health",
+	"basis", "window_min", "limit", "value", "peak", "ratio", "since", "until",
+	"duration_s", "reason", "sensor", "sensor_health", "sensor_unhealthy",
 };
 
 static void test_alert_raised_fields(void **state)
@@ -333,9 +239,13 @@ static void test_alert_raised_fields(void **state)
 	assert_true(num(doc, "limit") == 500.0);
 	assert_true(num(doc, "value") == 612.4);
 	assert_true(num(doc, "peak") == 612.4);
+	assert_true(num(doc, "ratio") == 1.22);
 	assert_string_equal(str(doc, "since"), "2025-11-29T08:00:17.000Z");
 	assert_null(cJSON_GetObjectItem(doc, "until"));
+	assert_null(cJSON_GetObjectItem(doc, "reason"));
+	assert_null(cJSON_GetObjectItem(doc, "note"));
 	assert_string_equal(str(doc, "sensor_health"), "ok");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(doc, "sensor_unhealthy")));
 	cJSON_Delete(doc);
 }
 
@@ -355,6 +265,7 @@ static void test_alert_cleared_rolling(void **state)
 	a->peak = 655.25;
 	a->until_ms = 1764406817000LL;
 	a->sensor_health = Q_OUT_OF_RANGE;
+	a->reason = CR_BACK_INSIDE;
 	r.ts_ms = a->until_ms;
 	doc = parse(buf, payload_alert(buf, sizeof(buf), "gw", &r));
 	assert_keys(doc, cleared_keys, sizeof(cleared_keys) / sizeof(cleared_keys[0]));
@@ -362,8 +273,11 @@ static void test_alert_cleared_rolling(void **state)
 	assert_string_equal(str(doc, "basis"), "rolling");
 	assert_true(num(doc, "window_min") == 60);
 	assert_true(num(doc, "peak") == 655.25);
+	assert_true(num(doc, "ratio") == 0.951);
 	assert_string_equal(str(doc, "since"), "2025-11-29T08:00:17.000Z");
 	assert_string_equal(str(doc, "until"), "2025-11-29T09:00:17.000Z");
+	assert_true(num(doc, "duration_s") == 3600);
+	assert_string_equal(str(doc, "reason"), "back_inside");
 	assert_string_equal(str(doc, "sensor_health"), "out_of_range");
 	cJSON_Delete(doc);
 }
@@ -393,6 +307,7 @@ static void test_alert_names_and_missing_parts(void **state)
 	assert_null_item(doc, "sensor");
 	assert_null_item(doc, "value");
 	assert_null_item(doc, "window_min");
+	assert_null_item(doc, "ratio"); /* no value: no ratio either */
 	cJSON_Delete(doc);
 }
 
@@ -550,7 +465,7 @@ static void test_new_records_reject_bad(void **state)
 	assert_int_equal(payload_aggregate(buf, sizeof(buf), &a), -EINVAL);
 	m.u.metrics.n_sinks = REC_MAX_SINKS + 1;
 	assert_int_equal(payload_metrics(buf, sizeof(buf), &m), -EINVAL);
-	p.type = REC_AGGREGATE + 1;
+	p.type = REC_MAINT + 1;
 	assert_int_equal(payload_record(buf, sizeof(buf), "gw", &p), -EINVAL);
 	/* payload_record picks the encoder of each type */
 	p = poll_rec();
@@ -561,35 +476,9 @@ static void test_new_records_reject_bad(void **state)
 	assert_non_null(strstr(buf, "\"kind\":\"limit_exceeded\""));
 }
 
-/* Every capacity short of length + 1 fails cleanly, never writing past cap;
- * length + 1 succeeds with the same text. */
-static void check_every_cap(int (*enc)(char *, size_t, const void *), const void *arg)
-{
-	char full[PAYLOAD_MAX];
-	char buf[PAYLOAD_MAX + 1];
-	int n = enc(full, sizeof(full), arg);
-
-	assert_true(n > 0);
-	for (size_t cap = 0; cap <= (size_t)n; cap++) {
-		memset(buf, 'X', sizeof(buf));
-		assert_int_equal(enc(buf, cap, arg), -ENOSPC);
-		assert_true(buf[cap] == 'X');
-		if (cap)
-			assert_int_equal(buf[0], '\0');
-	}
-	memset(buf, 'X', sizeof(buf));
-	assert_int_equal(enc(buf, (size_t)n + 1, arg), n);
-	assert_string_equal(buf, full);
-}
-
 static int enc_telemetry(char *b, size_t c, const void *r)
 {
 	return payload_telemetry(b, c, r);
-}
-
-static int enc_alert(char *b, size_t c, const void *r)
-{
-	return payload_alert(b, c, "gw", r);
 }
 
 static int enc_status(char *b, size_t c, const void *unused)
@@ -664,6 +553,21 @@ static void test_worst_case_fits(void **state)
 	memset(a.u.alert.sensor, 0x01, sizeof(a.u.alert.sensor));
 	a.u.alert.state = ALERT_CLEARED;
 	a.u.alert.limit = a.u.alert.value = a.u.alert.peak = -1.234567891e-300;
+	assert_true(payload_alert(buf, sizeof(buf), "gw", &a) > 0);
+	/* and a sensor_fault with every parameter and a note of control bytes */
+	memset(a.u.alert.note, 0x01, sizeof(a.u.alert.note));
+	a.u.alert.kind = AK_SENSOR_FAULT;
+	a.u.alert.reason = CR_CLOSED_BY_OPERATOR;
+	a.u.alert.cause = FC_COUNTER_BACKWARDS;
+	a.u.alert.n_params = REC_MAX_VALUES;
+	memset(a.u.alert.params, P_OIL_PETROLEUM, sizeof(a.u.alert.params));
+	a.u.alert.polls_missed = INT32_MIN;
+	a.u.alert.last_answer_ms = INT64_MIN;
+	a.u.alert.since_ms = INT64_MIN;
+	a.u.alert.until_ms = INT64_MAX;
+	a.u.alert.unhealthy = 1;
+	print_message("worst-case alert event: %d bytes (maximum %d)\n",
+		      payload_alert(buf, sizeof(buf), "gw", &a), PAYLOAD_MAX);
 	assert_true(payload_alert(buf, sizeof(buf), "gw", &a) > 0);
 	{
 		struct record g = agg_rec();

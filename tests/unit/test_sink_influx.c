@@ -420,6 +420,87 @@ static void test_bad_settings(void **state)
 	fx_free(f);
 }
 
+static struct sink_health fx_health(struct fx *f)
+{
+	struct sink_health h;
+
+	f->sink.ops->get_health(f->sink.impl, &h);
+	return h;
+}
+
+/* status: a failed write is the last error, with its time, and the retry
+ * it waits for; once delivered nothing is waited for, the error stays. */
+static void test_health_last_error_and_retry(void **state)
+{
+	static const struct peer_script sc = { .status = { 503 }, .n = 1,
+					       .body = "{\"error\":\"busy\"}" };
+	struct fx *f = fx_new(&sc, 1);
+	struct sink_health h;
+	int64_t before = clock_wall_ms();
+
+	(void)state;
+	fx_open(f);
+	h = fx_health(f);
+	assert_string_equal(h.last_error, "");
+	assert_int_equal(h.last_error_wall_ms, 0);
+	assert_int_equal(h.next_retry_ms, 0);
+	sink_influx_set_backoff_ms(&f->sink, 5000, 5000); /* a retry we can see */
+	fx_append(f, 1, 1);
+	fx_drive(f, fx_errors, 1, 2000);
+	h = fx_health(f);
+	assert_non_null(strstr(h.last_error, "HTTP 503"));
+	assert_non_null(strstr(h.last_error, "busy"));
+	assert_true(h.last_error_wall_ms >= before && h.last_error_wall_ms <= clock_wall_ms());
+	assert_true(h.next_retry_ms > clock_mono_ms());
+	assert_true(h.next_retry_ms <= clock_mono_ms() + 5000);
+	fx_close_sink(f); /* made again (a changed setting): it starts clean */
+	fx_open(f);
+	assert_string_equal(fx_health(f).last_error, "");
+	fx_drive(f, fx_acked, 0, 3000);
+	fx_free(f);
+	/* the same sink retries and delivers: the error stays, no retry waits */
+	f = fx_new(&sc, 1);
+	fx_open(f);
+	fx_append(f, 1, 1);
+	fx_drive(f, fx_acked, 0, 3000);
+	h = fx_health(f);
+	assert_non_null(strstr(h.last_error, "HTTP 503"));
+	assert_int_equal(h.next_retry_ms, 0);
+	fx_free(f);
+}
+
+/* A reload keeps the sink unless the token or password file changed. */
+static void test_files_changed(void **state)
+{
+	struct fx *f = fx_new(NULL, 2);
+	struct timespec ts[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } };
+	int fd;
+
+	(void)state;
+	fx_secret(f, "tok-1\n");
+	f->cfg.token_file = f->secret_path;
+	fx_open(f);
+	assert_false(f->sink.ops->files_changed(f->sink.impl));
+	fd = open(f->secret_path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "tok-2\n", 6), 6); /* same size, another token */
+	assert_int_equal(futimens(fd, ts), 0);        /* and an mtime of its own */
+	close(fd);
+	assert_true(f->sink.ops->files_changed(f->sink.impl));
+	fx_close_sink(f);
+	fx_open(f);
+	assert_false(f->sink.ops->files_changed(f->sink.impl));
+	assert_int_equal(unlink(f->secret_path), 0);
+	assert_true(f->sink.ops->files_changed(f->sink.impl));
+	f->secret_path[0] = '\0';
+	fx_close_sink(f);
+	f->cfg.token_file = NULL;
+	f->cfg.api = 1;
+	fx_open(f); /* no secret file: nothing to change */
+	assert_false(f->sink.ops->files_changed(f->sink.impl));
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +523,8 @@ int main(void)
 		cmocka_unit_test(test_recreate_resends),
 		cmocka_unit_test(test_empty_polls),
 		cmocka_unit_test(test_bad_settings),
+		cmocka_unit_test(test_health_last_error_and_retry),
+		cmocka_unit_test(test_files_changed),
 	};
 
 	fx_unset_proxies();

@@ -312,8 +312,10 @@ static void test_alert_quarantined_in_mixed_batch(void **state)
 	assert_true(fx_read_file(f->dir, DL, got, sizeof(got)) > 0);
 	snprintf(la, sizeof(la),
 		 "outfall_alert,gateway=gw-1,outlet=poison,parameter=cod,kind=limit_exceeded,"
-		 "rule=instant state=\"raised\",value=612.5,limit=500,peak=612.5,permit=\"\","
-		 "id=\"gw-1/poison/cod/instant/%lld\",seq=3i %lld\n", TS0 + 3, TS0 + 3);
+		 "rule=instant state=\"raised\",value=612.5,limit=500,peak=612.5,ratio=1.23,"
+		 "permit=\"\",holder=\"\",since=\"2025-11-29T08:00:17.003Z\",sensor_health=\"ok\","
+		 "sensor_unhealthy=false,id=\"gw-1/poison/cod/instant/%lld\",seq=3i %lld\n",
+		 TS0 + 3, TS0 + 3);
 	expected_line(l5, sizeof(l5), "poison", 5);
 	p = expect_entry(got, 400, la);
 	assert_string_equal(expect_entry(p, 400, l5), "");

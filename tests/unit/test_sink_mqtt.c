@@ -772,6 +772,75 @@ static void test_ack_order(void **state)
 	inject = (struct inject){ 0 };
 }
 
+static struct sink_health health(const struct env *e)
+{
+	struct sink_health h;
+
+	e->sk.ops->get_health(e->sk.impl, &h);
+	return h;
+}
+
+/* status: a lost broker is the last error, with its time, and the sink
+ * says when it tries again; connected again, it waits for nothing and the
+ * error stays to be read. */
+static void test_health_last_error_and_retry(void **state)
+{
+	struct env *e = *state;
+	struct cfg_mqtt cfg;
+	struct sink_health h;
+	char uri[64], want[96];
+	int64_t before;
+
+	broker_start_any(e, NULL, true);
+	cfg = mqtt_cfg(e, uri, sizeof(uri), 1);
+	sink_start(e, &cfg);
+	h = health(e);
+	assert_string_equal(h.last_error, "");
+	assert_int_equal(h.last_error_wall_ms, 0);
+	assert_int_equal(h.next_retry_ms, 0);
+	before = clock_wall_ms();
+	stop_child(&e->broker);
+	assert_true(drive(e, 5000, is_down, NULL));
+	h = health(e);
+	snprintf(want, sizeof(want), "mqtt: lost the connection to %s", uri);
+	assert_string_equal(h.last_error, want);
+	assert_true(h.last_error_wall_ms >= before && h.last_error_wall_ms <= clock_wall_ms());
+	assert_true(h.next_retry_ms > 0 && h.next_retry_ms <= clock_mono_ms() + 400);
+	drive(e, 300, NULL, NULL); /* a reconnect fails meanwhile */
+	h = health(e);
+	snprintf(want, sizeof(want), "mqtt: cannot connect to %s: ", uri);
+	assert_memory_equal(h.last_error, want, strlen(want));
+	broker_restart(e);
+	assert_true(drive(e, 5000, is_connected, NULL));
+	h = health(e);
+	assert_int_equal(h.next_retry_ms, 0);
+	assert_memory_equal(h.last_error, want, strlen(want));
+}
+
+/* A reload keeps the sink unless the password or a TLS file changed. */
+static void test_files_changed(void **state)
+{
+	struct env *e = *state;
+	struct timespec ts[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } };
+	char pw[PATH_MAX], ca[PATH_MAX], uri[] = "tcp://127.0.0.1:1";
+	struct cfg_mqtt cfg = { .enabled = true, .uri = uri, .qos = 1, .username = "u",
+				.password_file = pw, .tls_ca_file = ca };
+
+	path_in(pw, e, "mqtt.pw");
+	path_in(ca, e, "ca.pem");
+	write_file(pw, "first\n");
+	sink_create(e, &cfg, false); /* not connected: the sink only reads them */
+	assert_false(e->sk.ops->files_changed(e->sk.impl));
+	write_file(ca, "-----BEGIN CERTIFICATE-----\n"); /* a file that was not there */
+	assert_true(e->sk.ops->files_changed(e->sk.impl));
+	sink_free(e);
+	sink_create(e, &cfg, false);
+	assert_false(e->sk.ops->files_changed(e->sk.impl));
+	write_file(pw, "other\n"); /* same size: the time tells */
+	assert_int_equal(utimensat(AT_FDCWD, pw, ts, 0), 0);
+	assert_true(e->sk.ops->files_changed(e->sk.impl));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -783,6 +852,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_qos_per_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_publish, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_last_error_and_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_files_changed, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,6 +1,6 @@
 /* test_status.c - the status snapshot: round trip through the file, every
- * way a file can be corrupt, atomic replacement, failure paths, and how
- * polls update it. */
+ * way a file can be corrupt, atomic replacement, failure paths, how polls
+ * update it, and each sink's last error and next retry. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -97,6 +97,10 @@ static void sample(struct status_snapshot *s)
 	s->sensors[0].crc_errors = 5;
 	s->sensors[0].exceptions = 6;
 	snprintf(s->sinks[0].name, sizeof(s->sinks[0].name), "mqtt");
+	snprintf(s->sinks[0].last_error, sizeof(s->sinks[0].last_error),
+		 "mqtt: cannot connect to tcp://10.0.0.2:1883: 连接被拒绝 \"refused\"");
+	s->sinks[0].last_error_ms = 1764403210000;
+	s->sinks[0].next_retry_ms = 1764403224000;
 	snprintf(s->sinks[1].name, sizeof(s->sinks[1].name), "influx");
 	s->sinks[1] = (struct status_sink){ .name = "influx", .unacked = 7,
 		.oldest_unacked_ms = 1764403000000, .sent = 8, .retried = 9, .errors = 10,
@@ -299,6 +303,9 @@ static const struct {
 	{ "\"since_ms\":1764403217000", "\"since_ms\":\"yesterday\"", "text for a time" },
 	{ "\"holder\":\"", "\"holder\":null,\"x\":\"", "null for a string" },
 	{ "{\"format\"", "[{\"format\"", "an array at the top" },
+	{ "\"last_error\":\"", "\"last_error\":7,\"x\":\"", "a number for a sink's last error" },
+	{ "\"next_retry_ms\":1764403224000", "\"next_retry_ms\":\"soon\"", "text for a retry" },
+	{ "\"last_error_ms\":1764403210000", "\"last_error_ms\":1.5", "fractional error time" },
 };
 
 static void test_corrupt_files(void **state)
@@ -331,6 +338,63 @@ static void test_corrupt_files(void **state)
 		free(tail);
 	}
 	free(json);
+}
+
+/* A sink's last error and next retry: written (null when there is none),
+ * read back, and absent in a file from an older daemon: none. */
+static void test_sink_health_fields(void **state)
+{
+	struct fx *f = *state;
+	struct status_snapshot s = { 0 }, back = { 0 };
+	char *json = NULL, *old;
+
+	sample(&s);
+	assert_int_equal(status_to_json(&s, &json), 0);
+	assert_non_null(strstr(json, "\"last_error\":\"mqtt: cannot connect to tcp://10.0.0.2:1883"));
+	assert_non_null(strstr(json, "\"last_error_ms\":1764403210000,\"next_retry_ms\":1764403224000"));
+	assert_non_null(strstr(json, "\"dropped\":12,\"last_error\":null,\"last_error_ms\":0,"
+				     "\"next_retry_ms\":0}"));
+	/* an older daemon's file: the three fields left out of both sinks */
+	old = mutate(json, ",\"last_error\":null,\"last_error_ms\":0,\"next_retry_ms\":0", "");
+	free(json);
+	json = mutate(old, ",\"last_error\":\"mqtt", ",\"x\":\"mqtt");
+	free(old);
+	old = mutate(json, ",\"last_error_ms\":1764403210000,\"next_retry_ms\":1764403224000", "");
+	write_text(f->path, old, strlen(old));
+	assert_int_equal(status_read(f->path, &back), 0);
+	assert_string_equal(back.sinks[0].last_error, "");
+	assert_int_equal(back.sinks[0].last_error_ms, 0);
+	assert_int_equal(back.sinks[0].next_retry_ms, 0);
+	assert_int_equal(back.sinks[1].sent, 8);
+	status_clear(&back);
+	free(old);
+	free(json);
+	status_clear(&s);
+}
+
+/* The loop's clocks: the retry (monotonic) becomes wall time by the
+ * offset of the two clocks now; one already due is now; none is 0. */
+static void test_note_sink_health(void **state)
+{
+	struct status_sink sk = { .name = "influx" };
+	char longer[STATUS_ERROR + 50];
+
+	(void)state;
+	status_note_sink_health(&sk, "influx: write failed (HTTP 503)", 1764403210000, 5000 + 12000,
+				1764403220000, 5000);
+	assert_string_equal(sk.last_error, "influx: write failed (HTTP 503)");
+	assert_int_equal(sk.last_error_ms, 1764403210000);
+	assert_int_equal(sk.next_retry_ms, 1764403220000 + 12000);
+	status_note_sink_health(&sk, "x", 1, 4000, 1764403220000, 5000); /* overdue */
+	assert_int_equal(sk.next_retry_ms, 1764403220000);
+	status_note_sink_health(&sk, NULL, 1764403210000, 0, 1764403220000, 5000);
+	assert_string_equal(sk.last_error, "");
+	assert_int_equal(sk.last_error_ms, 0);
+	assert_int_equal(sk.next_retry_ms, 0);
+	memset(longer, 'e', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	status_note_sink_health(&sk, longer, 1, 0, 2, 3); /* cut to the field */
+	assert_int_equal(strlen(sk.last_error), STATUS_ERROR - 1);
 }
 
 static void test_too_large_and_not_a_file(void **state)
@@ -438,6 +502,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sink_health_fields, setup, teardown),
+		cmocka_unit_test(test_note_sink_health),
 		cmocka_unit_test_setup_teardown(test_too_large_and_not_a_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test(test_init_from_config),

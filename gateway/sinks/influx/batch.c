@@ -71,7 +71,7 @@ static void influx_push(struct influx *s, const struct record *r, size_t off, in
 {
 	struct influx_batch *b = &s->b;
 
-	if (r->type == REC_ALERT) {
+	if (rec_is_event(r->type)) {
 		flags |= INFLUX_REC_ALERT;
 		b->alerts++;
 	}
@@ -91,6 +91,7 @@ influx_log_quarantine(struct influx *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap); /* a cut log line is acceptable */
 	va_end(ap);
+	influx_note_error(s, msg);
 	if (s->now_ms - s->qlog_since_ms >= INFLUX_QLOG_WINDOW_MS) {
 		s->qlog_since_ms = s->now_ms;
 		s->qlog_n = 0;
@@ -252,6 +253,7 @@ static void influx_vcomplain(struct influx *s, enum influx_fail why, int level, 
 	char msg[INFLUX_MSG_MAX];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap); /* a cut log line is acceptable */
+	influx_note_error(s, msg);
 	if (why != s->last_fail)
 		memset(&s->c_write, 0, sizeof(s->c_write));
 	s->last_fail = why;
@@ -317,6 +319,20 @@ static void influx_quarantine(struct influx *s, long code)
 	influx_advance(s);
 }
 
+/* A refused batch being split: kept as the last error, logged rate-limited. */
+static void __attribute__((format(printf, 2, 3)))
+influx_split_complain(struct influx *s, const char *fmt, ...)
+{
+	char msg[INFLUX_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap); /* a cut log line is acceptable */
+	va_end(ap);
+	influx_note_error(s, msg);
+	complain(&s->c_split, s->now_ms, LOG_WARNING, "%s", msg);
+}
+
 /* 400/422: bad points (syntax, type conflict, outside retention). */
 static void influx_refused(struct influx *s, long code)
 {
@@ -329,9 +345,8 @@ static void influx_refused(struct influx *s, long code)
 	}
 	s->stats.errors++;
 	s->stats.retried += (uint64_t)n;
-	complain(&s->c_split, s->now_ms, LOG_WARNING,
-		 "influx: %s refused %d records (HTTP %ld): %s; splitting them to find the bad "
-		 "points", s->where, n, code, influx_resp_text(s));
+	influx_split_complain(s, "influx: %s refused %d records (HTTP %ld): %s; splitting them "
+			      "to find the bad points", s->where, n, code, influx_resp_text(s));
 	influx_split(s, true);
 }
 
@@ -355,10 +370,9 @@ static void influx_too_big(struct influx *s)
 	s->stats.errors++;
 	s->stats.retried += (uint64_t)n;
 	s->backoff_ms = s->backoff_min_ms;
-	complain(&s->c_split, s->now_ms, LOG_WARNING,
-		 "influx: %s: request too large (HTTP 413, %d points, %zu bytes); sending at "
-		 "most %d points per request", s->where, points,
-		 influx_off(s, b->hi) - influx_off(s, b->done), s->batch_limit);
+	influx_split_complain(s, "influx: %s: request too large (HTTP 413, %d points, %zu bytes); "
+			      "sending at most %d points per request", s->where, points,
+			      influx_off(s, b->hi) - influx_off(s, b->done), s->batch_limit);
 	influx_split(s, false);
 }
 

@@ -115,6 +115,12 @@ void influx_schedule_retry(struct influx *s, bool http)
 	s->backing_off = true;
 }
 
+void influx_note_error(struct influx *s, const char *msg)
+{
+	snprintf(s->last_error, sizeof(s->last_error), "%s", msg); /* cut is fine */
+	s->last_error_wall_ms = clock_wall_ms();
+}
+
 /* Response text for a log line: bounded, control characters blanked. */
 const char *influx_resp_text(struct influx *s)
 {
@@ -346,6 +352,24 @@ static void influx_get_stats(void *impl, struct sink_stats *out)
 	*out = s->stats;
 }
 
+static void influx_get_health(void *impl, struct sink_health *out)
+{
+	const struct influx *s = impl;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->last_error, sizeof(out->last_error), "%s", s->last_error);
+	out->last_error_wall_ms = s->last_error_wall_ms;
+	if (s->backing_off)
+		out->next_retry_ms = s->retry_at_ms;
+}
+
+static bool influx_files_changed(void *impl)
+{
+	const struct influx *s = impl;
+
+	return filestamp_changed(&s->secret_stamp, s->secret_file);
+}
+
 static void influx_free(void *impl)
 {
 	struct influx *s = impl;
@@ -378,6 +402,8 @@ static const struct sink_ops influx_ops = {
 	.dispatch = influx_dispatch,
 	.flush = influx_flush,
 	.get_stats = influx_get_stats,
+	.get_health = influx_get_health,
+	.files_changed = influx_files_changed,
 	.free = influx_free,
 };
 

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
+#include "base/filestamp.h"
 #include "base/log.h"
 #include "base/record.h"
 #include "config/config.h"
@@ -40,6 +41,7 @@
 #define INFLUX_DL_OLD_NAME "deadletter-influx.lp.1"
 #define INFLUX_DL_MAX_BYTES (16u << 20) /* rotate before the file passes this */
 #define INFLUX_DL_ERR_MAX 200          /* bytes of the server's error kept */
+#define INFLUX_PATH_MAX 1024           /* the secret file's path */
 /* Quarantined records get a log line each, up to this many a minute; past
  * that the complaint rate-limits them (and counts the ones it holds back). */
 #define INFLUX_QLOG_BURST 20
@@ -135,6 +137,10 @@ struct influx {
 	struct complaint c_reject;/* quarantined records past the burst */
 	int64_t qlog_since_ms;    /* start of the current quarantine log window */
 	int qlog_n;               /* lines logged in it */
+	char last_error[SINK_ERROR_MAX]; /* the last failure or refusal, for status */
+	int64_t last_error_wall_ms;
+	char secret_file[INFLUX_PATH_MAX]; /* password_file or token_file, "" none */
+	struct filestamp secret_stamp;     /* as it was when read */
 	struct sink_stats stats;
 };
 
@@ -150,6 +156,8 @@ int influx_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 int influx_timer_cb(CURLM *multi, long timeout_ms, void *userp);
 size_t influx_write_cb(char *data, size_t size, size_t nmemb, void *userp);
 void influx_schedule_retry(struct influx *s, bool http);
+/* Keeps msg as the last error, for status (no count, no log). */
+void influx_note_error(struct influx *s, const char *msg);
 const char *influx_resp_text(struct influx *s);
 
 /* batch.c */

@@ -122,6 +122,13 @@ static int influx_auth(struct influx *s, const struct cfg_influx *cfg, char *hdr
 
 	if (!file)
 		return 0;
+	if (snprintf(s->secret_file, sizeof(s->secret_file), "%s", file) >=
+	    (int)sizeof(s->secret_file)) {
+		log_err("influx: %s path is too long", cfg->api == 2 ? "token_file" : "password_file");
+		return -ENAMETOOLONG;
+	}
+	/* stamped before reading: a change while we read shows up next time */
+	filestamp_take(&s->secret_stamp, file);
 	err = influx_read_secret(file, secret, sizeof(secret));
 	if (err) {
 		log_err("influx: cannot use %s %s: %s",

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "mqtt.h"
+#include "base/filestamp.h"
 #include "base/log.h"
 #include "base/record.h"
 #include "encode/encode.h"
@@ -117,6 +118,7 @@ struct sink_mqtt {
 	char ca_file[MQ_PATH];   /* "" for the system's trust store */
 	char cert_file[MQ_PATH]; /* "" for none */
 	char key_file[MQ_PATH];  /* "" for none */
+	char password_file[MQ_PATH]; /* "" for none; watched for changes */
 	char status_topic[PAYLOAD_TOPIC_MAX];
 	char offline[MQ_STR];    /* the will, and the status on a clean close */
 	int64_t started_wall_ms;
@@ -125,6 +127,9 @@ struct sink_mqtt {
 	int64_t backoff_first_ms; /* also the pause before a resend */
 	int64_t backoff_max_ms;
 	struct complaint trouble;    /* connect failures, losses, failed publishes */
+	char last_error[SINK_ERROR_MAX]; /* the last of those, for status */
+	int64_t last_error_wall_ms;
+	struct filestamp files[4];   /* password, CA, certificate, key as read */
 	struct complaint quarantine; /* records given up for good */
 	struct mq_inflight win[SINK_MQTT_WINDOW]; /* in send order */
 	unsigned win_len;
@@ -157,6 +162,12 @@ void mq_drain(struct sink_mqtt *s, bool apply, int64_t now);
 
 /* mqtt.c: one event from the pipe, on the loop */
 void mq_handle_event(struct sink_mqtt *s, const struct mq_event *ev, int64_t now);
+/* A failure: counted in stats.errors, kept as the last error and logged
+ * through the trouble complaint (rate-limited), as a warning. */
+void mq_trouble(struct sink_mqtt *s, int64_t now, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Keeps msg as the last error without counting or logging it. */
+void mq_note_error(struct sink_mqtt *s, const char *msg);
 
 /* window.c */
 bool mq_window_can_send(const struct sink_mqtt *s);

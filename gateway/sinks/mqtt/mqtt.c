@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +46,28 @@ static void schedule_reconnect(struct sink_mqtt *s, int64_t now)
 	s->backoff_ms = s->backoff_ms * 2 > s->backoff_max_ms ? s->backoff_max_ms : s->backoff_ms * 2;
 }
 
+void mq_note_error(struct sink_mqtt *s, const char *msg)
+{
+	snprintf(s->last_error, sizeof(s->last_error), "%s", msg); /* cut is fine */
+	s->last_error_wall_ms = clock_wall_ms();
+}
+
+void mq_trouble(struct sink_mqtt *s, int64_t now, const char *fmt, ...)
+{
+	char msg[SINK_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap); /* a cut line is acceptable */
+	va_end(ap);
+	s->stats.errors++;
+	mq_note_error(s, msg);
+	complain(&s->trouble, now, LOG_WARNING, "%s", msg);
+}
+
 static void connect_failed(struct sink_mqtt *s, int64_t now, const char *why)
 {
-	s->stats.errors++;
-	complain(&s->trouble, now, LOG_WARNING, "mqtt: cannot connect to %s: %s", s->uri, why);
+	mq_trouble(s, now, "mqtt: cannot connect to %s: %s", s->uri, why);
 	schedule_reconnect(s, now);
 }
 
@@ -91,8 +110,7 @@ static void on_connected(struct sink_mqtt *s)
 
 static void on_lost(struct sink_mqtt *s, int64_t now)
 {
-	s->stats.errors++;
-	complain(&s->trouble, now, LOG_WARNING, "mqtt: lost the connection to %s", s->uri);
+	mq_trouble(s, now, "mqtt: lost the connection to %s", s->uri);
 	mq_window_restart(s);
 	schedule_reconnect(s, now);
 }
@@ -169,6 +187,7 @@ static void mq_dispatch(void *impl, const struct pollfd *pfds, int n, int64_t no
 	 * reconnect replaces the client). */
 	if (atomic_load(&s->link->lost) && s->state != MQ_CLOSED) {
 		log_err("mqtt: events from the client were lost; reconnecting");
+		mq_note_error(s, "mqtt: events from the client were lost; reconnecting");
 		s->stats.errors++;
 		mq_window_restart(s);
 		s->state = MQ_DOWN;
@@ -248,6 +267,38 @@ static void mq_get_stats(void *impl, struct sink_stats *out)
 	*out = ((struct sink_mqtt *)impl)->stats;
 }
 
+/* Waiting for a reconnect, or for the pause before a resend. */
+static void mq_get_health(void *impl, struct sink_health *out)
+{
+	const struct sink_mqtt *s = impl;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->last_error, sizeof(out->last_error), "%s", s->last_error);
+	out->last_error_wall_ms = s->last_error_wall_ms;
+	if (s->state == MQ_DOWN)
+		out->next_retry_ms = s->reconnect_ms;
+	else if (s->state == MQ_UP && s->resume_ms > clock_mono_ms())
+		out->next_retry_ms = s->resume_ms;
+}
+
+/* The files read at creation, in the order of s->files. */
+static const char *mq_file(const struct sink_mqtt *s, int i, const char *password_file)
+{
+	const char *const f[] = { password_file, s->ca_file, s->cert_file, s->key_file };
+
+	return f[i];
+}
+
+static bool mq_files_changed(void *impl)
+{
+	const struct sink_mqtt *s = impl;
+
+	for (int i = 0; i < 4; i++)
+		if (filestamp_changed(&s->files[i], mq_file(s, i, s->password_file)))
+			return true;
+	return false;
+}
+
 static void mq_free(void *impl)
 {
 	struct sink_mqtt *s = impl;
@@ -274,6 +325,8 @@ static const struct sink_ops mq_ops = {
 	.dispatch = mq_dispatch,
 	.flush = mq_flush,
 	.get_stats = mq_get_stats,
+	.get_health = mq_get_health,
+	.files_changed = mq_files_changed,
 	.free = mq_free,
 };
 
@@ -387,6 +440,16 @@ int sink_mqtt_new(const struct cfg_mqtt *cfg, const char *gateway_id, struct out
 	rc = copy_settings(s, cfg, gateway_id);
 	if (!rc)
 		rc = check_settings(s, cfg);
+	if (!rc && cfg->password_file &&
+	    snprintf(s->password_file, sizeof(s->password_file), "%s", cfg->password_file) >=
+		    (int)sizeof(s->password_file)) {
+		log_err("mqtt: password_file is too long (at most %zu bytes)",
+			sizeof(s->password_file) - 1);
+		rc = -ENAMETOOLONG;
+	}
+	/* stamped before reading: a change while we read shows up next time */
+	for (int i = 0; !rc && i < 4; i++)
+		filestamp_take(&s->files[i], mq_file(s, i, s->password_file));
 	if (!rc && cfg->password_file)
 		rc = read_password(s, cfg->password_file);
 	if (!rc)

@@ -61,9 +61,7 @@ static bool active_send(struct sink_mqtt *s, struct mq_active *a, int64_t now)
 		a->due = false;
 		return true;
 	}
-	s->stats.errors++;
-	complain(&s->trouble, now, LOG_WARNING, "mqtt: cannot publish to %s: %s", s->topic,
-		 MQTTAsync_strerror(rc));
+	mq_trouble(s, now, "mqtt: cannot publish to %s: %s", s->topic, MQTTAsync_strerror(rc));
 	s->active_retry_ms = now + s->backoff_first_ms;
 	return false;
 }
@@ -110,9 +108,8 @@ void mq_active_done(struct sink_mqtt *s, const struct mq_ticket *t, const struct
 		return;
 	a->due = true;
 	if (ev->code != MQTTASYNC_OPERATION_INCOMPLETE) {
-		s->stats.errors++;
-		complain(&s->trouble, now, LOG_WARNING, "mqtt: publish of %s's active alerts failed: %s",
-			 a->outlet, MQTTAsync_strerror(ev->code));
+		mq_trouble(s, now, "mqtt: publish of %s's active alerts failed: %s", a->outlet,
+			   MQTTAsync_strerror(ev->code));
 	}
 	s->active_retry_ms = now + s->backoff_first_ms;
 }

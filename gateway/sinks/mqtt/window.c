@@ -13,6 +13,7 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "outbox/outbox.h"
@@ -25,14 +26,14 @@ _Static_assert(SINK_MQTT_WINDOW <= OUTBOX_ALERT_WINDOW, "mqtt window beyond the 
 
 static enum mq_stream stream_of(const struct record *r)
 {
-	return r->type == REC_ALERT ? MQ_ALR : MQ_TEL;
+	return rec_is_event(r->type) ? MQ_ALR : MQ_TEL;
 }
 
 /* Events and aggregates are not to be lost to a QoS 0 setting; telemetry
  * and metrics go at the configured QoS. */
 static int qos_of(const struct sink_mqtt *s, const struct record *r)
 {
-	return r->type == REC_ALERT || r->type == REC_AGGREGATE ? 1 : s->qos;
+	return rec_is_event(r->type) || r->type == REC_AGGREGATE ? 1 : s->qos;
 }
 
 static void win_push(struct sink_mqtt *s, const struct record *r, uint16_t ticket,
@@ -111,9 +112,8 @@ void mq_window_done(struct sink_mqtt *s, const struct mq_event *ev, int64_t now)
 			s->need_rewind = true;
 			/* "incomplete" is the connection going away: counted as lost */
 			if (ev->code != MQTTASYNC_OPERATION_INCOMPLETE) {
-				s->stats.errors++;
-				complain(&s->trouble, now, LOG_WARNING, "mqtt: publish failed: %s",
-					 MQTTAsync_strerror(ev->code));
+				mq_trouble(s, now, "mqtt: publish failed: %s",
+					   MQTTAsync_strerror(ev->code));
 			}
 		}
 		return;
@@ -123,9 +123,13 @@ void mq_window_done(struct sink_mqtt *s, const struct mq_event *ev, int64_t now)
 static void quarantine(struct sink_mqtt *s, const struct record *r, const char *why,
 		       int64_t now)
 {
+	char msg[SINK_ERROR_MAX];
+
 	s->stats.quarantined++;
-	complain(&s->quarantine, now, LOG_WARNING, "mqtt: record %llu cannot be sent (%s); quarantined",
-		 (unsigned long long)r->seq, why);
+	snprintf(msg, sizeof(msg), "mqtt: record %llu cannot be sent (%s); quarantined",
+		 (unsigned long long)r->seq, why); /* a cut line is acceptable */
+	mq_note_error(s, msg);
+	complain(&s->quarantine, now, LOG_WARNING, "%s", msg);
 	win_push(s, r, 0, IF_DONE);
 }
 
@@ -152,9 +156,8 @@ static void send_record(struct sink_mqtt *s, const struct record *r, int64_t now
 	} else if (rc == MQTTASYNC_BAD_UTF8_STRING || rc == MQTTASYNC_BAD_QOS) {
 		quarantine(s, r, MQTTAsync_strerror(rc), now); /* sending again cannot help */
 	} else {
-		s->stats.errors++;
-		complain(&s->trouble, now, LOG_WARNING, "mqtt: cannot publish to %s: %s",
-			 s->topic, MQTTAsync_strerror(rc));
+		mq_trouble(s, now, "mqtt: cannot publish to %s: %s", s->topic,
+			   MQTTAsync_strerror(rc));
 		win_push(s, r, 0, IF_FAILED);
 		s->need_rewind = true;
 	}
