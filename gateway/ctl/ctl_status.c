@@ -19,6 +19,7 @@
 
 #include "ctl.h"
 #include "base/clock.h"
+#include "base/numfmt.h"
 #include "base/param.h"
 #include "daemon/daemon.h"
 
@@ -156,9 +157,12 @@ static void print_values(const struct status_sensor *ss)
 		const struct rec_value *val = &ss->values[i];
 
 		printf("%s %s ", i ? "," : "", param_name(val->param));
-		if (val->quality == Q_OK || val->quality == Q_OUT_OF_RANGE)
-			printf("%.7g %s", val->v, param_unit(val->param));
-		else
+		if (val->quality == Q_OK || val->quality == Q_OUT_OF_RANGE) {
+			char num[NUMFMT_MAX];
+
+			numfmt_value(num, val->v, val->flags);
+			printf("%s %s", num, param_unit(val->param));
+		} else
 			printf("-");
 		if (val->quality != Q_OK)
 			printf(" (%s)", quality_name(val->quality));
@@ -228,15 +232,18 @@ static void print_sink(const struct st_view *v, const struct status_sink *sk)
 
 static void print_alert(const struct st_view *v, const struct rec_alert *a)
 {
-	char since[64], age[48];
+	char since[64], age[48], value[NUMFMT_MAX], peak[NUMFMT_MAX], limit[NUMFMT_MAX];
 
 	ctl_format_local(a->since_ms, since, sizeof(since));
 	ctl_format_age(v->now_ms - a->since_ms, age, sizeof(age));
-	printf("  %s %s on outlet %s since %s (%s ago): value %.7g, peak %.7g",
+	numfmt_value(value, a->value, a->value_flags);
+	numfmt_value(peak, a->peak, a->value_flags);
+	numfmt_f64(limit, a->limit);
+	printf("  %s %s on outlet %s since %s (%s ago): value %s, peak %s",
 	       alert_kind_name(a->kind), param_name(a->param), a->outlet[0] ? a->outlet : "-",
-	       since, age, a->value, a->peak);
+	       since, age, value, peak);
 	if (isfinite(a->limit))
-		printf(", limit %.7g %s", a->limit, param_unit(a->param));
+		printf(", limit %s %s", limit, param_unit(a->param));
 	if (a->kind == AK_LIMIT_EXCEEDED || a->kind == AK_BELOW_MINIMUM)
 		printf(", %s", config_basis_name((enum basis)a->basis));
 	if (a->window_min)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/numfmt.h"
 #include "base/param.h"
 #include "encode/encode.h"
 #include "sinks/mqtt/mqtt.h"
@@ -38,7 +39,7 @@ static void fault_params(const struct rec_alert *a, char *buf, size_t cap)
 /* What the alert says, in its own terms: no limit where there is none. */
 static void alert_detail(const struct rec_alert *a, char *buf, size_t cap)
 {
-	char params[128];
+	char params[128], value[NUMFMT_MAX], limit[NUMFMT_MAX];
 	const char *cause = fault_cause_name(a->cause);
 
 	switch (a->kind) {
@@ -55,8 +56,10 @@ static void alert_detail(const struct rec_alert *a, char *buf, size_t cap)
 		snprintf(buf, cap, "%d days left", (int)a->days_left);
 		break;
 	default:
-		snprintf(buf, cap, "value %.10g, limit %.10g %s%s", a->value, a->limit,
-			 param_unit(a->param), a->unhealthy ? ", sensor unhealthy meanwhile" : "");
+		numfmt_value(value, a->value, a->value_flags);
+		numfmt_f64(limit, a->limit);
+		snprintf(buf, cap, "value %s, limit %s %s%s", value, limit, param_unit(a->param),
+			 a->unhealthy ? ", sensor unhealthy meanwhile" : "");
 	}
 }
 
