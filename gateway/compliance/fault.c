@@ -125,17 +125,26 @@ int compliance_screen(const struct compliance *c, int sensor_idx, struct record 
 
 /* A float32 read from two registers whose words, swapped back, give a
  * plausible value: the word order is wrong, whatever else looks off. */
-static bool swapped_plausible(const struct rec_value *v)
+static bool swapped_plausible(int param, double v, unsigned flags)
 {
-	float f = (float)v->v, g;
+	float f = (float)v, g;
 	uint32_t u;
 
-	if (!(v->flags & RV_F32))
+	if (!(flags & RV_F32) || !isfinite(v))
 		return false;
 	memcpy(&u, &f, sizeof(u));
 	u = u << 16 | u >> 16;
 	memcpy(&g, &u, sizeof(g));
-	return param_plausible(v->param, g) == PL_OK;
+	return param_plausible(param, g) == PL_OK;
+}
+
+/* The likely mistake behind an implausible value: the bits first. */
+static const char *hint_for(int param, double v, unsigned flags, enum plausibility why,
+			    bool registers)
+{
+	if (registers && swapped_plausible(param, v, flags))
+		return "word order? (its words swapped give a plausible value)";
+	return param_hint(param, v, why, registers);
 }
 
 const char *compliance_hint(const struct compliance *c, int sensor_idx,
@@ -148,10 +157,8 @@ const char *compliance_hint(const struct compliance *c, int sensor_idx,
 	    (size_t)sensor_idx >= c->cfg->n_sensors)
 		return NULL;
 	registers = c->cfg->sensors[sensor_idx].driver == DRIVER_MODBUS;
-	if (registers && swapped_plausible(v))
-		return "word order? (its words swapped give a plausible value)";
 	why = param_plausible(v->param, v->v);
-	return param_hint(v->param, v->v, why == PL_OK ? PL_JUMP : why, registers);
+	return hint_for(v->param, v->v, v->flags, why == PL_OK ? PL_JUMP : why, registers);
 }
 
 /* ---- a channel's bits ----------------------------------------------------- */
@@ -247,8 +254,8 @@ static void put_hint(const struct compliance *c, const struct cp_chan *ch, struc
 
 	snprintf(a->note, sizeof(a->note), "%s %.9g: %s; %s", param_name(ch->cfg->param),
 		 ch->bad_v[CB_IMPLAUSIBLE], plausibility_name(why),
-		 param_hint(ch->cfg->param, ch->bad_v[CB_IMPLAUSIBLE], (enum plausibility)why,
-			    x->registers));
+		 hint_for(ch->cfg->param, ch->bad_v[CB_IMPLAUSIBLE], ch->bad_flags[CB_IMPLAUSIBLE],
+			  (enum plausibility)why, x->registers));
 }
 
 void fault_evidence(const struct compliance *c, int ri, struct rec_alert *a, bool fresh)
