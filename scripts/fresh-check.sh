@@ -10,6 +10,7 @@
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PKGS=${*:-libcjson-dev}
+ARCH=$(dpkg --print-architecture) # the native package, not a cross one
 WORK=$(mktemp -d -t outfall-fresh.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -21,7 +22,7 @@ echo "fresh-check: removing $PKGS"
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -q $PKGS > "$WORK/remove.log" 2>&1 ||
 	fail "apt-get remove $PKGS (see below)$(tail -n 5 "$WORK/remove.log")"
 for p in $PKGS; do
-	! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+	! dpkg-query -W -f='${Status}' "$p:$ARCH" 2>/dev/null | grep -q "install ok installed" ||
 		fail "$p is still installed"
 done
 
@@ -37,7 +38,7 @@ grep -q " telemetry " "$WORK/demo.log" || fail "the demo showed no telemetry"
 grep -q "ALERT RAISED" "$WORK/demo.log" || fail "the demo showed no alert"
 grep -q "outfall_reading parameter=" "$WORK/demo.log" || fail "InfluxDB stored no reading"
 for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+	dpkg-query -W -f='${Status}' "$p:$ARCH" 2>/dev/null | grep -q "install ok installed" ||
 		fail "make demo did not install $p"
 done
 echo "fresh-check: passed: make demo ran first time with $PKGS missing, and put it back"
