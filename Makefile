@@ -13,7 +13,7 @@ VERSION := 0.1.0
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS ?= -O2 -g
-PKGS := libmodbus libcurl libconfig libcjson libsystemd zlib
+PKGS := libmodbus libcurl libconfig libcjson libsystemd zlib sqlite3 libcrypto
 PAHO_LIBS ?= -lpaho-mqtt3as
 SAN ?=
 SAN_ON := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -21,7 +21,8 @@ SANFLAGS := $(if $(SAN),$(SAN_ON))
 
 # pkg-config runs when a compile first needs it, once, never while this file
 # is read: `make check` and `make demo` install the packages before that.
-lazy = $(eval $(1) := $$(shell $(2)))$($(1))
+lazy = $(eval $(1) := $$(shell $(2)))$(if $(filter-out 0,$(.SHELLSTATUS)),$(error \
+	`$(2)` failed: a package is missing; run scripts/deps.sh as root))$($(1))
 PKG_CFLAGS = $(call lazy,PKG_CFLAGS,$(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS = $(call lazy,PKG_LIBS,$(PKG_CONFIG) --libs $(PKGS))
 CMOCKA_LIBS = $(call lazy,CMOCKA_LIBS,$(PKG_CONFIG) --libs cmocka)

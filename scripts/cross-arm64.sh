@@ -14,7 +14,8 @@ BUILD=${ARM64_BUILD:-build/arm64}
 TRIPLET=aarch64-linux-gnu
 PKGS="gcc-$TRIPLET binutils-$TRIPLET libc6-dev:arm64 libmodbus-dev:arm64
 libpaho-mqtt-dev:arm64 libcurl4-openssl-dev:arm64 libconfig-dev:arm64
-libcjson-dev:arm64 libsystemd-dev:arm64 zlib1g-dev:arm64"
+libcjson-dev:arm64 libsystemd-dev:arm64 zlib1g-dev:arm64
+libsqlite3-dev:arm64 libssl-dev:arm64"
 start=$(date +%s)
 
 missing=""

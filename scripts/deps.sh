@@ -5,12 +5,16 @@ set -eu
 
 PKGS="build-essential pkg-config libmodbus-dev libpaho-mqtt-dev
 libcurl4-openssl-dev zlib1g-dev libconfig-dev libcmocka-dev libcjson-dev libsystemd-dev
+libsqlite3-dev libssl-dev sqlite3 chromium
 mosquitto mosquitto-clients influxdb socat curl python3 valgrind procps openssl"
 
+# Installed for this machine's architecture (or "all"): a cross-build's
+# libfoo-dev:arm64 does not count for the native build.
+ARCH=$(dpkg --print-architecture)
 missing=""
 for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing="$missing $p"
+	dpkg-query -W -f='${Architecture} ${Status}\n' "$p" 2>/dev/null |
+		grep -Eq "^($ARCH|all) install ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 
