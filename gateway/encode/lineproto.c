@@ -499,6 +499,77 @@ static int lp_maint(struct lp_buf *buf, const char *gateway, const struct record
 	return lp_end(&p, r->ts_ms);
 }
 
+/* One limit of an outlet's permit (or its daily volume cap, param NULL). */
+static int lp_limit(struct lp_buf *buf, const char *gateway, const struct cfg_outlet *o,
+		    const struct cfg_permit *pm, const struct cfg_limit *l, int64_t ts_ms)
+{
+	struct lp_point p;
+
+	lp_begin(&p, buf, "outfall_limit");
+	lp_tag(&p, "gateway", gateway);
+	lp_tag(&p, "outlet", o->id);
+	lp_tag(&p, "parameter", l ? param_name(l->param) : "volume");
+	lp_tag(&p, "basis", l ? lp_basis_name(l->basis) : "daily");
+	lp_tag(&p, "permit", pm->number);
+	if (!l) {
+		lp_field_float(&p, "max", pm->daily_volume_max_m3);
+		return lp_end(&p, ts_ms);
+	}
+	if (l->has_min)
+		lp_field_float(&p, "min", l->min);
+	if (l->has_max)
+		lp_field_float(&p, "max", l->max);
+	if (l->basis == BASIS_ROLLING)
+		lp_field_int(&p, "window_min", l->window_min);
+	return lp_end(&p, ts_ms);
+}
+
+/* The lines of one outlet's permit; a limit with neither side (which the
+ * config refuses) has nothing to draw and is left out. */
+static int lp_outlet_limits(struct lp_buf *buf, const char *gateway, const struct config *cfg,
+			    const struct cfg_outlet *o, int64_t ts_ms)
+{
+	const struct cfg_permit *pm;
+	int lines = 0, err = 0;
+
+	if (o->permit < 0 || (size_t)o->permit >= cfg->n_permits)
+		return 0;
+	pm = &cfg->permits[o->permit];
+	for (size_t i = 0; i < pm->n_limits && !err; i++) {
+		const struct cfg_limit *l = &pm->limits[i];
+
+		if (!l->has_min && !l->has_max)
+			continue;
+		err = lp_limit(buf, gateway, o, pm, l, ts_ms);
+		lines++;
+	}
+	if (!err && pm->has_daily_volume) {
+		err = lp_limit(buf, gateway, o, pm, NULL, ts_ms);
+		lines++;
+	}
+	return err ? err : lines;
+}
+
+int lp_append_limits(struct lp_buf *buf, const char *gateway, const struct config *cfg,
+		     int64_t ts_ms)
+{
+	size_t start = buf->len;
+	int lines = 0;
+
+	for (size_t i = 0; i < cfg->n_outlets; i++) {
+		int n = lp_outlet_limits(buf, gateway, cfg, &cfg->outlets[i], ts_ms);
+
+		if (n < 0) {
+			buf->len = start;
+			if (buf->data && buf->cap > start)
+				buf->data[start] = '\0';
+			return n;
+		}
+		lines += n;
+	}
+	return lines;
+}
+
 /* Lines a well-formed record gives, or -EINVAL for one that is not. */
 static int lp_lines(const struct record *r)
 {

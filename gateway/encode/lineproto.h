@@ -56,6 +56,24 @@ struct lp_buf {
  */
 int lp_append_record(struct lp_buf *buf, const char *gateway, const struct record *r);
 
+struct config;
+
+/*
+ * Appends the permit's limits (DESIGN §6) for dashboards to draw: for each
+ * outlet with a permit, one line per limit
+ *   outfall_limit,gateway=..,outlet=..,parameter=..,basis=..,permit=..
+ *     min=..,max=..[,window_min=<int>i] <ts_ms>
+ * with the side a limit does not have left out (window_min for rolling
+ * limits only), and the permit's daily volume cap, if it has one, as
+ * parameter=volume,basis=daily max=<m3>. basis is the permits file's
+ * spelling (instant, rolling, hourly_mean, daily_mean); permit is the
+ * permit's number. All lines carry ts_ms. Returns the number of lines (0
+ * for no outlet with a permit), or -ENOSPC / -EINVAL leaving buf->len as it
+ * was. cfg is read only.
+ */
+int lp_append_limits(struct lp_buf *buf, const char *gateway, const struct config *cfg,
+		     int64_t ts_ms);
+
 /*
  * Point builder, for lines other than records (aggregates, self metrics)
  * and for tests. Errors are sticky: after the first failure the calls do

@@ -728,6 +728,128 @@ static void test_enospc_alert_evidence(void **state)
 	check_enospc(&r, 1);
 }
 
+/* ---- outfall_limit ------------------------------------------------------ */
+
+/* Two outlets on one permit with a Chinese number holding a space and a
+ * comma, an outlet id with a space, a storm outlet without a permit. */
+struct limits_fx {
+	struct cfg_limit limits[4];
+	struct cfg_permit permits[1];
+	struct cfg_outlet outlets[3];
+	struct config cfg;
+};
+
+static void limits_fx_init(struct limits_fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->limits[0] = (struct cfg_limit){ .param = P_PH, .has_min = true, .min = 6.5,
+					   .has_max = true, .max = 9.5, .basis = BASIS_INSTANT };
+	f->limits[1] = (struct cfg_limit){ .param = P_COD, .has_max = true, .max = 500,
+					   .basis = BASIS_INSTANT };
+	f->limits[2] = (struct cfg_limit){ .param = P_COD, .has_max = true, .max = 400,
+					   .basis = BASIS_ROLLING, .window_min = 60 };
+	f->limits[3] = (struct cfg_limit){ .param = P_NH3N, .has_max = true, .max = 45.25,
+					   .basis = BASIS_DAILY_MEAN };
+	f->permits[0] = (struct cfg_permit){
+		.number = "浙丽排字 第2023,0042号", .holder = "丽水某食品有限公司",
+		.has_daily_volume = true, .daily_volume_max_m3 = 120,
+		.limits = f->limits, .n_limits = 4,
+	};
+	f->outlets[0] = (struct cfg_outlet){ .id = "WS-001", .permit = 0 };
+	f->outlets[1] = (struct cfg_outlet){ .id = "YS-001", .kind = OUTLET_STORM, .permit = -1 };
+	f->outlets[2] = (struct cfg_outlet){ .id = "WS 002,b=c", .permit = 0 };
+	f->cfg.id = "ls-ws-000123";
+	f->cfg.permits = f->permits;
+	f->cfg.n_permits = 1;
+	f->cfg.outlets = f->outlets;
+	f->cfg.n_outlets = 3;
+}
+
+#define LIM_TAGS(outlet, param, basis) \
+	"outfall_limit,gateway=ls\\ gw,outlet=" outlet ",parameter=" param ",basis=" basis \
+	",permit=浙丽排字\\ 第2023\\,0042号"
+
+static void test_limit_lines(void **state)
+{
+	struct limits_fx f;
+	char data[BIG];
+	struct lp_buf b = { data, 0, sizeof(data) };
+	const char *want =
+		LIM_TAGS("WS-001", "ph", "instant") " min=6.5,max=9.5 1764403217000\n"
+		LIM_TAGS("WS-001", "cod", "instant") " max=500 1764403217000\n"
+		LIM_TAGS("WS-001", "cod", "rolling") " max=400,window_min=60i 1764403217000\n"
+		LIM_TAGS("WS-001", "nh3n", "daily_mean") " max=45.25 1764403217000\n"
+		LIM_TAGS("WS-001", "volume", "daily") " max=120 1764403217000\n"
+		LIM_TAGS("WS\\ 002\\,b\\=c", "ph", "instant") " min=6.5,max=9.5 1764403217000\n"
+		LIM_TAGS("WS\\ 002\\,b\\=c", "cod", "instant") " max=500 1764403217000\n"
+		LIM_TAGS("WS\\ 002\\,b\\=c", "cod", "rolling")
+		" max=400,window_min=60i 1764403217000\n"
+		LIM_TAGS("WS\\ 002\\,b\\=c", "nh3n", "daily_mean") " max=45.25 1764403217000\n"
+		LIM_TAGS("WS\\ 002\\,b\\=c", "volume", "daily") " max=120 1764403217000\n";
+
+	(void)state;
+	limits_fx_init(&f);
+	data[0] = '\0';
+	assert_int_equal(lp_append_limits(&b, "ls gw", &f.cfg, 1764403217000), 10);
+	assert_string_equal(data, want);
+	assert_int_equal(b.len, strlen(want));
+}
+
+/* A min-only limit, no volume cap, a limit with no side at all (left out);
+ * no permit anywhere gives no line. */
+static void test_limit_sides_and_none(void **state)
+{
+	struct limits_fx f;
+	char data[BIG];
+	struct lp_buf b = { data, 0, sizeof(data) };
+
+	(void)state;
+	limits_fx_init(&f);
+	f.limits[0] = (struct cfg_limit){ .param = P_PH, .has_min = true, .min = 6,
+					  .basis = BASIS_HOURLY_MEAN };
+	f.limits[1].has_max = false;
+	f.permits[0].n_limits = 2;
+	f.permits[0].has_daily_volume = false;
+	f.cfg.n_outlets = 1;
+	data[0] = '\0';
+	assert_int_equal(lp_append_limits(&b, "g", &f.cfg, 5), 1);
+	assert_string_equal(data, "outfall_limit,gateway=g,outlet=WS-001,parameter=ph,"
+			    "basis=hourly_mean,permit=浙丽排字\\ 第2023\\,0042号 min=6 5\n");
+	f.outlets[0].permit = -1;
+	b.len = 0;
+	data[0] = '\0';
+	assert_int_equal(lp_append_limits(&b, "g", &f.cfg, 5), 0);
+	assert_int_equal(b.len, 0);
+}
+
+/* All or nothing: at every size short of the whole, -ENOSPC and the buffer
+ * as it was, its earlier content kept. */
+static void test_limit_enospc(void **state)
+{
+	struct limits_fx f;
+	char full[BIG], data[BIG];
+	struct lp_buf b = { full, 0, sizeof(full) };
+	int n;
+	size_t need;
+
+	(void)state;
+	limits_fx_init(&f);
+	n = lp_append_limits(&b, "g", &f.cfg, 1);
+	assert_int_equal(n, 10);
+	need = b.len + 1;
+	for (size_t cap = 3; cap < need; cap += 7) {
+		struct lp_buf s = { data, 2, cap };
+
+		memcpy(data, "x\n", 3);
+		assert_int_equal(lp_append_limits(&s, "g", &f.cfg, 1), -ENOSPC);
+		assert_int_equal(s.len, 2);
+		assert_string_equal(data, "x\n");
+	}
+	b = (struct lp_buf){ data, 0, need };
+	assert_int_equal(lp_append_limits(&b, "g", &f.cfg, 1), 10);
+	assert_string_equal(data, full);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -755,6 +877,9 @@ int main(void)
 		cmocka_unit_test(test_alert_sensor_fault_line),
 		cmocka_unit_test(test_alert_gap_expiring_and_note),
 		cmocka_unit_test(test_enospc_alert_evidence),
+		cmocka_unit_test(test_limit_lines),
+		cmocka_unit_test(test_limit_sides_and_none),
+		cmocka_unit_test(test_limit_enospc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -501,6 +501,224 @@ static void test_files_changed(void **state)
 	fx_free(f);
 }
 
+/* ---- the permits' limits (outfall_limit) -------------------------------- */
+
+/* One outlet on a permit with a Chinese number: ph 6..9 and a 120 m3 cap. */
+struct lim_cfg {
+	struct cfg_limit limit;
+	struct cfg_permit permit;
+	struct cfg_outlet outlet;
+	struct config cfg;
+};
+
+static void lim_cfg_init(struct lim_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->limit = (struct cfg_limit){ .param = P_PH, .has_min = true, .min = 6,
+				       .has_max = true, .max = 9, .basis = BASIS_INSTANT };
+	c->permit = (struct cfg_permit){ .number = "浙丽排字第2023-0042号", .limits = &c->limit,
+					 .n_limits = 1, .has_daily_volume = true,
+					 .daily_volume_max_m3 = 120 };
+	c->outlet = (struct cfg_outlet){ .id = "WS-001", .permit = 0 };
+	c->cfg = (struct config){ .id = "gw-1", .permits = &c->permit, .n_permits = 1,
+				  .outlets = &c->outlet, .n_outlets = 1 };
+}
+
+/* The two lines the sink must send for lim_cfg at ts. */
+static void lim_expected(char *out, size_t cap, long long ts)
+{
+	snprintf(out, cap,
+		 "outfall_limit,gateway=gw-1,outlet=WS-001,parameter=ph,basis=instant,"
+		 "permit=浙丽排字第2023-0042号 min=6,max=9 %lld\n"
+		 "outfall_limit,gateway=gw-1,outlet=WS-001,parameter=volume,basis=daily,"
+		 "permit=浙丽排字第2023-0042号 max=120 %lld\n", ts, ts);
+}
+
+static bool fx_requests(struct fx *f, int n)
+{
+	return peer_count(f->peer) >= n;
+}
+
+/* Sent on their own request before the batch; not counted as records,
+ * and not sent again. */
+static void test_limits_before_batch(void **state)
+{
+	struct fx *f = fx_new(NULL, 1);
+	struct lim_cfg c;
+	char want[4096];
+
+	(void)state;
+	lim_cfg_init(&c);
+	fx_open(f);
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0), 2);
+	fx_append(f, 2, 1);
+	fx_drive(f, fx_acked, 0, 2000);
+	assert_int_equal(peer_count(f->peer), 2);
+	lim_expected(want, sizeof(want), TS0);
+	assert_string_equal(fx_req(f, 0)->target, "/write?db=outfall&precision=ms");
+	assert_string_equal(fx_req(f, 0)->body, want);
+	expected_lines(want, sizeof(want), 1, 2);
+	assert_string_equal(fx_req(f, 1)->body, want);
+	assert_int_equal(fx_stats(f).sent, 2);
+	fx_append(f, 1, 1);
+	fx_drive(f, fx_acked, 0, 2000);
+	assert_int_equal(peer_count(f->peer), 3);
+	expected_lines(want, sizeof(want), 3, 3);
+	assert_string_equal(fx_req(f, 2)->body, want);
+	fx_free(f);
+}
+
+/* Alone (no records at all), refused with 503 and then 500: retried with
+ * backoff until a 2xx, then never again; a batch after them goes alone. */
+static void test_limits_retried(void **state)
+{
+	static const struct peer_script sc = { .status = { 503, 500 }, .n = 2 };
+	struct fx *f = fx_new(&sc, 1);
+	struct lim_cfg c;
+	char want[4096];
+
+	(void)state;
+	lim_cfg_init(&c);
+	fx_open(f);
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0), 2);
+	fx_drive(f, fx_requests, 3, 2000);
+	lim_expected(want, sizeof(want), TS0);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(fx_req(f, i)->body, want);
+	assert_int_equal(fx_req(f, 2)->status, 204);
+	assert_true(fx_req(f, 1)->at_ms - fx_req(f, 0)->at_ms >= 15); /* backed off */
+	assert_int_equal(fx_stats(f).errors, 2);
+	for (int i = 0; i < 20; i++)
+		fx_pass(f);
+	assert_int_equal(peer_count(f->peer), 3);
+	fx_append(f, 1, 1);
+	fx_drive(f, fx_acked, 0, 2000);
+	assert_int_equal(peer_count(f->peer), 4);
+	assert_int_equal(fx_stats(f).sent, 1);
+	fx_free(f);
+}
+
+/* A failed batch, then limits given while it waits to be retried: the
+ * limits go first, then the batch, each once delivered. */
+static void test_limits_after_failed_batch(void **state)
+{
+	static const struct peer_script sc = { .status = { 500 }, .n = 1 };
+	struct fx *f = fx_new(&sc, 1);
+	struct lim_cfg c;
+	char want[4096];
+
+	(void)state;
+	lim_cfg_init(&c);
+	fx_open(f);
+	fx_append(f, 2, 1);
+	fx_drive(f, fx_errors, 1, 2000);
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0 + 7), 2);
+	fx_drive(f, fx_acked, 0, 2000);
+	assert_int_equal(peer_count(f->peer), 3);
+	lim_expected(want, sizeof(want), TS0 + 7);
+	assert_string_equal(fx_req(f, 1)->body, want);
+	expected_lines(want, sizeof(want), 1, 2);
+	assert_string_equal(fx_req(f, 0)->body, want);
+	assert_string_equal(fx_req(f, 2)->body, want);
+	assert_int_equal(fx_stats(f).sent, 2);
+	assert_int_equal(fx_stats(f).retried, 2);
+	fx_free(f);
+}
+
+/* A second set replaces one not yet sent; one given while a set is in
+ * flight follows it. */
+static void test_limits_replaced(void **state)
+{
+	struct fx *f = fx_new(NULL, 1);
+	struct lim_cfg c;
+	char want[4096];
+
+	(void)state;
+	lim_cfg_init(&c);
+	fx_open(f);
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0), 2);
+	c.limit.max = 8.5;
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0 + 1), 2);
+	fx_pass(f); /* the request is under way */
+	c.limit.max = 9;
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0 + 2), 2);
+	fx_drive(f, fx_requests, 2, 2000);
+	for (int i = 0; i < 10; i++)
+		fx_pass(f);
+	assert_int_equal(peer_count(f->peer), 2);
+	assert_non_null(strstr(fx_req(f, 0)->body, "min=6,max=8.5 1764403217001\n"));
+	lim_expected(want, sizeof(want), TS0 + 2);
+	assert_string_equal(fx_req(f, 1)->body, want);
+	/* no permit any more: a set not yet sent is dropped */
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0 + 3), 2);
+	c.outlet.permit = -1;
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0 + 4), 0);
+	for (int i = 0; i < 10; i++)
+		fx_pass(f);
+	assert_int_equal(peer_count(f->peer), 2);
+	fx_free(f);
+}
+
+/* A 400 refuses them for good: logged, dropped, the records go on. */
+static void test_limits_refused(void **state)
+{
+	static const struct peer_script sc = {
+		.status = { 400 }, .n = 1, .body = "{\"error\":\"field type conflict\"}",
+	};
+	struct fx *f = fx_new(&sc, 1);
+	struct lim_cfg c;
+	char want[4096];
+
+	(void)state;
+	lim_cfg_init(&c);
+	fx_open(f);
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0), 2);
+	fx_append(f, 1, 1);
+	fx_drive(f, fx_acked, 0, 2000);
+	assert_int_equal(peer_count(f->peer), 2);
+	expected_lines(want, sizeof(want), 1, 1);
+	assert_string_equal(fx_req(f, 1)->body, want);
+	assert_int_equal(fx_stats(f).quarantined, 0);
+	assert_int_equal(fx_stats(f).errors, 1);
+	assert_non_null(strstr(fx_health(f).last_error, "limit lines"));
+	fx_free(f);
+}
+
+/* Gzip'ed like everything else; a sink that is not InfluxDB's refuses. */
+static void test_limits_gzip_and_wrong_sink(void **state)
+{
+	struct fx *f = fx_new(NULL, 1);
+	struct lim_cfg c;
+	char want[4096], out[8192];
+	const struct peer_req *rq;
+	static const struct sink_ops other = { .name = "influx" };
+	struct sink not_influx = { &other, NULL };
+	z_stream z;
+
+	(void)state;
+	lim_cfg_init(&c);
+	f->cfg.gzip = true;
+	fx_open(f);
+	assert_int_equal(sink_influx_set_limits(&not_influx, &c.cfg, TS0), -EINVAL);
+	assert_int_equal(sink_influx_set_limits(&f->sink, NULL, TS0), -EINVAL);
+	assert_int_equal(sink_influx_set_limits(&f->sink, &c.cfg, TS0), 2);
+	fx_drive(f, fx_requests, 1, 2000);
+	rq = fx_req(f, 0);
+	expect_header(rq, "Content-Encoding", "gzip");
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(inflateInit2(&z, 31), Z_OK);
+	z.next_in = (Bytef *)rq->body;
+	z.avail_in = (uInt)rq->body_len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = sizeof(out) - 1;
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	out[z.total_out] = '\0';
+	inflateEnd(&z);
+	lim_expected(want, sizeof(want), TS0);
+	assert_string_equal(out, want);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +743,12 @@ int main(void)
 		cmocka_unit_test(test_bad_settings),
 		cmocka_unit_test(test_health_last_error_and_retry),
 		cmocka_unit_test(test_files_changed),
+		cmocka_unit_test(test_limits_before_batch),
+		cmocka_unit_test(test_limits_retried),
+		cmocka_unit_test(test_limits_after_failed_batch),
+		cmocka_unit_test(test_limits_replaced),
+		cmocka_unit_test(test_limits_refused),
+		cmocka_unit_test(test_limits_gzip_and_wrong_sink),
 	};
 
 	fx_unset_proxies();

@@ -268,12 +268,18 @@ void influx_fail(struct influx *s, enum influx_fail why, int level, const char *
 	influx_vcomplain(s, why, level, fmt, ap);
 	va_end(ap);
 	s->stats.errors++;
-	if (s->b.committed)
-		s->stats.retried += (uint64_t)(s->b.hi - s->b.done);
-	if (!influx_splitting(&s->b)) {
-		outbox_rewind(s->ob, s->idx);
-		s->has_pending = false;
-		influx_batch_reset(s);
+	if (s->lim_in_flight) {
+		/* the request carried the permits' limit lines, not the batch,
+		 * which stays as it is */
+		influx_limits_failed(s);
+	} else {
+		if (s->b.committed)
+			s->stats.retried += (uint64_t)(s->b.hi - s->b.done);
+		if (!influx_splitting(&s->b)) {
+			outbox_rewind(s->ob, s->idx);
+			s->has_pending = false;
+			influx_batch_reset(s);
+		}
 	}
 	influx_schedule_retry(s, why != FAIL_NET);
 }

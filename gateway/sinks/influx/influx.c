@@ -152,7 +152,9 @@ static void influx_collect(struct influx *s)
 		s->in_flight = false;
 		if (res == CURLE_OK)
 			res = curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-		if (res == CURLE_OK)
+		if (s->lim_in_flight)
+			influx_limits_done(s, res, code);
+		else if (res == CURLE_OK)
 			influx_judge(s, code);
 		else
 			influx_fail(s, FAIL_NET, LOG_WARNING, "influx: write to %s failed: %s",
@@ -194,7 +196,8 @@ static void influx_start(struct influx *s, const char *data, size_t len)
 		return;
 	}
 	s->in_flight = true;
-	s->wait_since_ms = 0;
+	if (!s->lim_in_flight) /* the limit lines are not the data flush_ms waits for */
+		s->wait_since_ms = 0;
 }
 
 /* Notes when unsent data first shows up: flush_ms counts from there. While
@@ -230,6 +233,11 @@ static void influx_pump(struct influx *s)
 		s->backing_off = false;
 		force = true;
 	}
+	if (influx_limits_due(s)) { /* the permits' limits go before the next batch */
+		s->lim_in_flight = true;
+		influx_start(s, s->lim, s->lim_len);
+		return;
+	}
 	if (!s->b.committed) {
 		influx_note(s, s->now_ms);
 		influx_batch_fill(s);
@@ -263,7 +271,7 @@ static int64_t influx_next_ms(void *impl, int64_t now_ms)
 		return t;
 	if (s->backing_off)
 		return min64(t, s->retry_at_ms);
-	if (s->b.committed || s->b.alerts)
+	if (s->b.committed || s->b.alerts || influx_limits_due(s))
 		return min64(t, now_ms);
 	if (!s->wait_since_ms)
 		return t;
@@ -389,6 +397,7 @@ static void influx_free(void *impl)
 	free(s->b.recs);
 	free(s->body.data);
 	influx_dl_free(&s->dl);
+	influx_limits_free(s);
 	free(s->gateway);
 	free(s->where);
 	free(s->nodb_msg);
@@ -437,6 +446,11 @@ int sink_influx_new(const struct cfg_influx *cfg, const char *gateway_id, const 
 	out->ops = &influx_ops;
 	out->impl = s;
 	return 0;
+}
+
+bool influx_is(const struct sink *sk)
+{
+	return sk->ops == &influx_ops;
 }
 
 void sink_influx_set_backoff_ms(struct sink *sk, int64_t min_ms, int64_t max_ms)

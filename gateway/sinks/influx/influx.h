@@ -39,7 +39,8 @@
  *            401/403/404. A split in progress survives the retries.
  * A failed request is never counted as sent. Memory is fixed at creation
  * (about 1.2 MiB, most of it touched only by large batches) and does not
- * grow with the backlog.
+ * grow with the backlog; only the permits' limit lines are allocated when
+ * they are given (at start and reload, at most 512 KiB, usually a few).
  */
 #ifndef OUTFALL_SINK_INFLUX_H
 #define OUTFALL_SINK_INFLUX_H
@@ -66,5 +67,22 @@ int sink_influx_new(const struct cfg_influx *cfg, const char *gateway_id, const 
 /* Overrides the retry backoff range (default 1000..60000 ms), so tests need
  * not wait seconds. sk must come from sink_influx_new(). */
 void sink_influx_set_backoff_ms(struct sink *sk, int64_t min_ms, int64_t max_ms);
+
+/*
+ * The permit's limits to InfluxDB (DESIGN §6 outfall_limit, encoded by
+ * lp_append_limits() with the sink's gateway tag, stamped now_wall_ms), for
+ * dashboards to draw: at start and after every reload. They are not outbox
+ * records: the sink keeps the lines (copied; cfg is only read) and sends
+ * them on a request of their own before its next batch, retrying like a
+ * batch (backoff, the same log lines) until the server answers 2xx. A
+ * 400/422/413 refuses them for good: logged, dropped until the next call.
+ * A call replaces a set not yet sent; a set in flight is then followed by
+ * the new one. Returns the number of lines queued (0: no outlet has a
+ * permit, and nothing is sent), -EINVAL if sk is not an InfluxDB sink (a
+ * sink switched off by a reload, say), -ENOSPC if the lines pass the
+ * 512 KiB body cap, -ENOMEM; failures are logged, and leave a set already
+ * queued as it was.
+ */
+int sink_influx_set_limits(struct sink *sk, const struct config *cfg, int64_t now_wall_ms);
 
 #endif

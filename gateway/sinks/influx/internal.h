@@ -142,6 +142,16 @@ struct influx {
 	char secret_file[INFLUX_PATH_MAX]; /* password_file or token_file, "" none */
 	struct filestamp secret_stamp;     /* as it was when read */
 	struct sink_stats stats;
+	/* The permit's limit lines (sink_influx_set_limits, limits.c): not
+	 * outbox records, so outside the batch; sent on a request of their own
+	 * before the next batch and retried like one until a 2xx. */
+	char *lim;                /* the set to send, lim_len bytes, owned; NULL none */
+	size_t lim_len;
+	int lim_lines;
+	char *lim_next;           /* a newer set given while lim was in flight, owned */
+	size_t lim_next_len;
+	int lim_next_lines;
+	bool lim_in_flight;       /* the request in flight (or starting) carries lim */
 };
 
 /* setup.c: checks cfg, allocates the buffers and sets up
@@ -173,6 +183,18 @@ void influx_judge(struct influx *s, long code);
  * to the outbox unless a split is under way, a retry scheduled. */
 void __attribute__((format(printf, 4, 5)))
 influx_fail(struct influx *s, enum influx_fail why, int level, const char *fmt, ...);
+
+/* influx.c: whether sk was made by sink_influx_new() */
+bool influx_is(const struct sink *sk);
+
+/* limits.c */
+/* The limit lines wait and no batch is under way: send them first. */
+bool influx_limits_due(const struct influx *s);
+/* The request that carried them ended: res, and code when res is OK. */
+void influx_limits_done(struct influx *s, CURLcode res, long code);
+/* They were not delivered and are retried (influx_fail calls this). */
+void influx_limits_failed(struct influx *s);
+void influx_limits_free(struct influx *s);
 
 /* deadletter.c */
 int influx_dl_init(struct influx_dl *dl, const char *data_dir);
