@@ -77,6 +77,9 @@ $(BUILD)/bench: $(BUILD)/obj/tests/bench/bench.o $(LIB)
 $(BUILD)/drain: $(BUILD)/obj/tests/bench/drain.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/history_bench: $(BUILD)/obj/tests/bench/history_bench.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $(call wrapflags,$*) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
@@ -111,7 +114,7 @@ demo: deps
 	@scripts/demo.sh $(BUILD)
 
 bench: deps
-	$(MAKE) --no-print-directory all $(BUILD)/bench $(BUILD)/drain
+	$(MAKE) --no-print-directory all $(BUILD)/bench $(BUILD)/drain $(BUILD)/history_bench
 	@scripts/bench.sh $(BUILD)
 
 # The folder graph of gateway/ and drivers/: no cycle, doors only.

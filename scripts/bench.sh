@@ -2,7 +2,10 @@
 # bench.sh BUILD - prints outfall's performance figures (DESIGN §9):
 #  1. in-process pipeline cost per reading (build/bench);
 #  2. the whole daemon against the simulator with both sinks on loopback:
-#     CPU per reading forwarded, private dirty memory and RSS.
+#     CPU per reading forwarded, private dirty memory and RSS;
+#  3. bytes the daemon writes per hour with the local history off and on,
+#     and the history's own figures (build/history_bench): transaction
+#     time, bytes per reading, the time to query a day of one parameter.
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,10 +36,11 @@ count() {
 	influx_query outfall "SELECT count(value) FROM outfall_reading" |
 		python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]; print(r["series"][0]["values"][0][1] if "series" in r else 0)'
 }
+wbytes() { awk '/^write_bytes:/ {print $2}' "/proc/$PID/io"; }
 sleep 5 # steady state: leave start-up (TLS library init, connects) out
-C0=$(cpu_ns); N0=$(count)
+C0=$(cpu_ns); N0=$(count); W0=$(wbytes)
 sleep "$RUN_S"
-C1=$(cpu_ns); N1=$(count)
+C1=$(cpu_ns); N1=$(count); W1=$(wbytes)
 PD=$(awk '/^Private_Dirty:/ {print $2}' "/proc/$PID/smaps_rollup")
 RSS=$(awk '/^Rss:/ {print $2}' "/proc/$PID/smaps_rollup")
 kill -TERM "$PID"; wait "$PID"
@@ -49,6 +53,33 @@ if n:
     print(f"daemon: {cpu * 1000 / n:.4f} ms CPU per reading (target <= 0.05 ms; collectd ~0.2 ms)")
 print(f"daemon memory: private dirty {pd} kB (target <= 2048 kB), RSS {rss} kB")
 PY
+
+# The same workload with the local history on: bytes the daemon caused to
+# be written (/proc/PID/io write_bytes, counted as pages are dirtied) per
+# hour, off (the run above) and on. commit_s = 10 puts 3 transactions in
+# the window: more, smaller transactions than the default 300 s, so the
+# figure is an upper bound for the default.
+echo "== disk: bytes written by the daemon per hour, 2 slaves every 1 s, history off vs on"
+mkdir -p "$WORK/cfg-h"
+FLUSH_MS=1000 write_config "$WORK/cfg-h" "$WORK/tty"
+printf 'history: { commit_s = 10; };\n' >> "$WORK/cfg-h/outfall.conf"
+"$BUILD/outfalld" -c "$WORK/cfg-h/outfall.conf" 2> "$WORK/daemon-h.log" &
+PID=$!
+remember $PID
+sleep 5
+H0=$(wbytes)
+sleep "$RUN_S"
+H1=$(wbytes)
+kill -TERM "$PID"; wait "$PID"
+python3 - "$W0" "$W1" "$H0" "$H1" "$RUN_S" <<'PY'
+import sys
+w0, w1, h0, h1, s = map(int, sys.argv[1:])
+off, on = (w1 - w0) * 3600 / s, (h1 - h0) * 3600 / s
+print(f"disk: history off {off / 1e6:.2f} MB/h, on {on / 1e6:.2f} MB/h "
+      f"(the history {(on - off) / 1e6:.2f} MB/h; target <= 3 MB/h in total)")
+PY
+echo "== history: a day of raw readings written and queried (temp store)"
+"$BUILD/history_bench" "$WORK/history-bench"
 
 DRAIN_N=${BENCH_DRAIN_N:-1000000}
 echo "== backlog drain: 100000 records (5 values each) to the local InfluxDB"

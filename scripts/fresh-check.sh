@@ -4,9 +4,9 @@
 # meets it: removes the given Debian packages (default libcjson-dev, the one
 # that once broke it), clones the committed tree afresh into a temp dir and
 # runs `make demo` there once. Passes when the demo exits 0, showed
-# telemetry and an alert, and InfluxDB stored readings. Needs root (it
-# removes and reinstalls packages); commit before running it, since the
-# clone sees only what is committed.
+# telemetry and an alert, InfluxDB stored readings and the report of the
+# alert was written. Needs root (it removes and reinstalls packages);
+# commit before running it, since the clone sees only what is committed.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PKGS=${*:-libcjson-dev}
@@ -37,6 +37,7 @@ tail -n 25 "$WORK/demo.log" | sed 's/^/  | /'
 grep -q " telemetry " "$WORK/demo.log" || fail "the demo showed no telemetry"
 grep -q "ALERT RAISED" "$WORK/demo.log" || fail "the demo showed no alert"
 grep -q "outfall_reading parameter=" "$WORK/demo.log" || fail "InfluxDB stored no reading"
+grep -q "demo: open it with" "$WORK/demo.log" || fail "the demo wrote no report of its alert"
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p:$ARCH" 2>/dev/null | grep -q "install ok installed" ||
 		fail "make demo did not install $p"

@@ -28,7 +28,7 @@
 #define GATEWAY_ID_MAX 63 /* bytes; the HJ 212 MN and topic levels stay short */
 
 static const char *const root_known[] = { "gateway", "alerting", "buses", "sensors",
-					  "outlets", "sinks", NULL };
+					  "outlets", "sinks", "history", NULL };
 static const char *const gateway_known[] = { "id", "data_dir", "timezone", "permits",
 					     "fsync_ms", "max_backlog_mb", "clock", NULL };
 static const char *const alerting_known[] = { "hysteresis_pct", "raise_after_s",

@@ -204,6 +204,19 @@ struct cfg_influx {
 	bool gzip;           /* default false */
 };
 
+/* The local history (DESIGN §4 `history`; sinks/history/history.h). */
+struct cfg_history {
+	bool enabled;        /* a history section exists */
+	char *dir;           /* default data_dir/history */
+	int raw_days;        /* readings kept, 1..3650 days, default 31 */
+	int aggregate_days;  /* aggregates, alerts, maintenance, 1..36500,
+			      * default 400 */
+	int max_mb;          /* the store's size cap, 16..1048576 MiB, default 512 */
+	int commit_s;        /* one transaction every commit_s, 1..3600 s,
+			      * default 300: what the outbox holds back meanwhile;
+			      * nothing is lost by a power cut */
+};
+
 struct cfg_alerting {
 	double hysteresis_pct; /* default 2.0 */
 	int raise_after_s;     /* default 0 */
@@ -246,6 +259,7 @@ struct config {
 	size_t n_permits;
 	struct cfg_mqtt mqtt;
 	struct cfg_influx influx;
+	struct cfg_history history;
 	bool strict;         /* loaded with config_opts.strict: a reload should
 			      * be checked as strictly */
 };

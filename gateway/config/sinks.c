@@ -1,6 +1,7 @@
 /*
  * sinks.c - the sinks that carry readings, aggregates and alerts
- * away (MQTT, InfluxDB), and the -n summary an installer reads before
+ * away (MQTT, InfluxDB), the local history that keeps them on the gateway,
+ * and the -n summary an installer reads before
  * leaving the site. Parsing helpers come from get.c.
  */
 #include "internal.h"
@@ -21,6 +22,8 @@ static const char *const tls_known[] = { "ca_file", "cert_file", "key_file", "ve
 static const char *const influx_known[] = { "url", "api", "db", "org", "bucket", "token_file",
 					    "username", "password_file", "batch_max",
 					    "flush_ms", "timeout_ms", "gzip", NULL };
+static const char *const history_known[] = { "dir", "raw_days", "aggregate_days", "max_mb",
+					     "commit_s", NULL };
 static const char *const mqtt_schemes[] = { "tcp://", "ssl://", "mqtt://", "mqtts://", NULL };
 static const char *const http_schemes[] = { "http://", "https://", NULL };
 static const char *const apis[] = { "v1", "v2", NULL };
@@ -170,8 +173,36 @@ static void parse_influx(struct cfg_ctx *c, const config_setting_t *g, struct cf
 	}
 }
 
+/* The local history (a top-level section: it is kept on the gateway, not
+ * sent anywhere). No section: no history. */
+static void parse_history(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root)
+{
+	const config_setting_t *g = cfg_member(c, root, "history", CFG_OPTIONAL);
+	struct cfg_history *h = &cfg->history;
+
+	if (!g || !cfg_is_group(c, g))
+		return;
+	h->enabled = true;
+	h->raw_days = 31;
+	h->aggregate_days = 400;
+	h->max_mb = 512;
+	h->commit_s = 300;
+	cfg_check_known(c, g, history_known);
+	if (cfg_string(c, g, "dir", CFG_OPTIONAL, &h->dir) > 0 && h->dir[0] != '/')
+		cfg_error(c, g, "dir", "\"%s\" must be an absolute path", h->dir);
+	cfg_int(c, g, "raw_days", CFG_OPTIONAL, 1, 3650, "days", &h->raw_days);
+	cfg_int(c, g, "aggregate_days", CFG_OPTIONAL, 1, 36500, "days", &h->aggregate_days);
+	cfg_int(c, g, "max_mb", CFG_OPTIONAL, 16, 1048576, "MiB", &h->max_mb);
+	cfg_int(c, g, "commit_s", CFG_OPTIONAL, 1, 3600, "s", &h->commit_s);
+	if (!h->dir && cfg->data_dir && asprintf(&h->dir, "%s/history", cfg->data_dir) < 0) {
+		h->dir = NULL;
+		c->nomem = true;
+	}
+}
+
 void cfg_sinks_parse(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root)
 {
+	parse_history(c, cfg, root);
 	const config_setting_t *g = cfg_member(c, root, "sinks", CFG_OPTIONAL), *s;
 
 	if (g && !cfg_is_group(c, g))
@@ -211,6 +242,7 @@ void cfg_sinks_free(struct config *cfg)
 	free(cfg->influx.token_file);
 	free(cfg->influx.username);
 	free(cfg->influx.password_file);
+	free(cfg->history.dir);
 }
 
 /* ---- the -n summary ----------------------------------------------------- */
@@ -371,6 +403,11 @@ static void print_sinks(const struct config *cfg, FILE *out)
 			"timeout %d ms, gzip %s\n", x->url, x->api, x->api == 1 ? "db" : "bucket",
 			x->api == 1 ? x->db : x->bucket, x->batch_max, x->flush_ms, x->timeout_ms,
 			x->gzip ? "on" : "off");
+	if (cfg->history.enabled)
+		fprintf(out, "history: %s, a transaction every %d s, readings %d days, aggregates "
+			"and alerts %d days, at most %d MiB\n", cfg->history.dir,
+			cfg->history.commit_s, cfg->history.raw_days, cfg->history.aggregate_days,
+			cfg->history.max_mb);
 	if (!m->enabled && !x->enabled)
 		fprintf(out, "no sinks\n");
 }

@@ -18,6 +18,7 @@
 
 #include "internal.h"
 #include "base/clock.h"
+#include "sinks/history/history.h"
 #include "sinks/influx/influx.h"
 #include "sinks/mqtt/mqtt.h"
 
@@ -66,19 +67,28 @@ void daemon_name_sinks(struct daemon *d)
 	}
 	if (d->cfg->influx.enabled)
 		d->sink_names[d->n_sinks++] = "influx";
+	if (d->cfg->history.enabled)
+		d->sink_names[d->n_sinks++] = "history";
+}
+
+/* Sink i of d->cfg, by its name. 0 or what its maker returned (logged). */
+int daemon_make_sink(struct daemon *d, int i, int64_t started_ms)
+{
+	const struct config *cfg = d->cfg;
+
+	if (i == d->mqtt)
+		return sink_mqtt_new(&cfg->mqtt, cfg->id, d->ob, i, started_ms, &d->sinks[i]);
+	if (strcmp(d->sink_names[i], "history") == 0)
+		return sink_history_new(&cfg->history, cfg->id, d->ob, i, &d->sinks[i]);
+	return sink_influx_new(&cfg->influx, cfg->id, cfg->data_dir, d->ob, i, &d->sinks[i]);
 }
 
 int daemon_add_sinks(struct daemon *d, int64_t started_ms)
 {
-	const struct config *cfg = d->cfg;
 	int rc = 0;
 
 	for (int i = 0; i < d->n_sinks && rc == 0; i++) {
-		if (i == d->mqtt)
-			rc = sink_mqtt_new(&cfg->mqtt, cfg->id, d->ob, i, started_ms, &d->sinks[i]);
-		else
-			rc = sink_influx_new(&cfg->influx, cfg->id, cfg->data_dir, d->ob, i,
-					     &d->sinks[i]);
+		rc = daemon_make_sink(d, i, started_ms);
 		if (rc < 0)
 			d->n_sinks = i; /* only the ones made are freed */
 	}
@@ -117,6 +127,15 @@ void daemon_free_sinks(struct daemon *d)
 	d->n_sinks = 0;
 }
 
+/* The permits' limits to every InfluxDB sink (DESIGN §6 outfall_limit), at
+ * start and after a reload; the sink logs what goes wrong. */
+void daemon_send_limits(struct daemon *d)
+{
+	for (int i = 0; i < d->n_sinks; i++)
+		if (strcmp(d->sink_names[i], "influx") == 0)
+			sink_influx_set_limits(&d->sinks[i], d->cfg, clock_wall_ms());
+}
+
 static int daemon_init(struct daemon *d, struct config *cfg)
 {
 	int64_t now = clock_mono_ms();
@@ -143,6 +162,7 @@ static int daemon_init(struct daemon *d, struct config *cfg)
 	d->started_ms = clock_wall_ms();
 	if (daemon_add_sinks(d, d->started_ms) < 0)
 		return -EINVAL;
+	daemon_send_limits(d);
 	if (daemon_status_init(d) < 0)
 		log_warn("status: no room for a snapshot; outfallctl status will have none");
 	daemon_control_open(d);

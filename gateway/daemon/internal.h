@@ -17,7 +17,7 @@
 #include "outbox/outbox.h"
 #include "sinks/sink.h"
 
-#define DAEMON_MAX_SINKS 2
+#define DAEMON_MAX_SINKS 3       /* mqtt, influx, history */
 #define DAEMON_METRICS_MS 60000   /* self-metrics record to every sink */
 #define DAEMON_TICK_MS 1000       /* compliance tick: periods, timers */
 #define DAEMON_SAVE_RETRY_MS 60000 /* a failed alert-state save is retried */
@@ -108,7 +108,10 @@ void daemon_log_maint(const struct record *r);
 void daemon_name_sinks(struct daemon *d);
 int daemon_open_outbox(struct daemon *d, int64_t now_ms);
 int daemon_add_sinks(struct daemon *d, int64_t started_wall_ms);
+/* Makes sink i (named by daemon_name_sinks) for d->cfg; 0 or -errno/-1. */
+int daemon_make_sink(struct daemon *d, int i, int64_t started_wall_ms);
 void daemon_free_sinks(struct daemon *d);
+void daemon_send_limits(struct daemon *d); /* outfall_limit to InfluxDB sinks */
 /* reload.c: SIGHUP. Reads both files again; a valid config is
  * swapped in, an invalid one is logged (every error, file:line) and the
  * running one kept. */

@@ -149,14 +149,9 @@ static const struct sink_ops off_ops = {
 /* Sink i for d->cfg, or the off sink if it refuses (logged by it). */
 static void make_sink(struct daemon *d, int i)
 {
-	const struct config *cfg = d->cfg;
 	int64_t *when;
-	int rc;
+	int rc = daemon_make_sink(d, i, d->started_ms);
 
-	if (i == d->mqtt)
-		rc = sink_mqtt_new(&cfg->mqtt, cfg->id, d->ob, i, d->started_ms, &d->sinks[i]);
-	else
-		rc = sink_influx_new(&cfg->influx, cfg->id, cfg->data_dir, d->ob, i, &d->sinks[i]);
 	if (rc == 0)
 		return;
 	log_err("reload: sink %s refused its new settings; it stays off until the next reload",
@@ -165,6 +160,13 @@ static void make_sink(struct daemon *d, int i)
 	if (when)
 		*when = clock_wall_ms();
 	d->sinks[i] = (struct sink){ .ops = &off_ops, .impl = when }; /* NULL: no time */
+}
+
+static enum reload_sink reload_sink_kind(const struct daemon *d, int i)
+{
+	if (i == d->mqtt)
+		return RELOAD_MQTT;
+	return strcmp(d->sink_names[i], "history") == 0 ? RELOAD_HISTORY : RELOAD_INFLUX;
 }
 
 static bool same_sinks(const struct daemon *d, const char *const *names, int n)
@@ -185,7 +187,7 @@ static void keep_or_remake(struct daemon *d, const struct config *old)
 
 	for (int i = 0; i < d->n_sinks; i++) {
 		struct sink *sk = &d->sinks[i];
-		bool same = reload_sink_same(old, d->cfg, i == d->mqtt ? RELOAD_MQTT : RELOAD_INFLUX);
+		bool same = reload_sink_same(old, d->cfg, reload_sink_kind(d, i));
 		bool files = sk->ops->files_changed(sk->impl);
 
 		if (same && !files) {
@@ -337,6 +339,7 @@ void daemon_reload(struct daemon *d)
 	if (reload_diff(d->cfg, nc, log_change, NULL) == 0)
 		log_notice("reload: no setting changed");
 	commit(d, nc, &p);
+	daemon_send_limits(d);
 	renew_status(d);
 	daemon_save_state(d, true);
 	log_notice("reload: done: %zu sensors on %zu buses, %zu outlets, %zu permits, %d sinks",

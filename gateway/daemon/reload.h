@@ -33,7 +33,7 @@ typedef void (*reload_line_fn)(void *ctx, const char *line);
 int reload_diff(const struct config *old, const struct config *nc, reload_line_fn fn,
 		void *ctx);
 
-enum reload_sink { RELOAD_MQTT, RELOAD_INFLUX };
+enum reload_sink { RELOAD_MQTT, RELOAD_INFLUX, RELOAD_HISTORY };
 
 /*
  * True when the sink of kind which, made for old, would be made the same

@@ -245,6 +245,12 @@ static const struct field influx_fields[] = {
 	FI(cfg_influx, timeout_ms, "timeout", "ms"), FB(cfg_influx, gzip, "gzip"),
 };
 
+static const struct field history_fields[] = {
+	FS(cfg_history, dir, "dir"), FI(cfg_history, raw_days, "raw_days", "days"),
+	FI(cfg_history, aggregate_days, "aggregate_days", "days"),
+	FI(cfg_history, max_mb, "max_mb", "MiB"), FI(cfg_history, commit_s, "commit", "s"),
+};
+
 /* ---- buses and sensors -------------------------------------------------- */
 
 static int find_bus(const struct config *c, const char *name)
@@ -601,6 +607,9 @@ bool reload_sink_same(const struct config *a, const struct config *b, enum reloa
 	if (which == RELOAD_MQTT)
 		return a->mqtt.enabled && b->mqtt.enabled &&
 		       fields_same(mqtt_fields, N(mqtt_fields), &a->mqtt, &b->mqtt);
+	if (which == RELOAD_HISTORY)
+		return a->history.enabled && b->history.enabled &&
+		       fields_same(history_fields, N(history_fields), &a->history, &b->history);
 	return a->influx.enabled && b->influx.enabled && same_str(a->data_dir, b->data_dir) &&
 	       fields_same(influx_fields, N(influx_fields), &a->influx, &b->influx);
 }
@@ -634,5 +643,7 @@ int reload_diff(const struct config *a, const struct config *b, reload_line_fn f
 		  &a->mqtt, &b->mqtt);
 	diff_sink(&o, "influx", a->influx.enabled, b->influx.enabled, influx_fields,
 		  N(influx_fields), &a->influx, &b->influx);
+	diff_sink(&o, "history", a->history.enabled, b->history.enabled, history_fields,
+		  N(history_fields), &a->history, &b->history);
 	return o.n;
 }

@@ -76,6 +76,7 @@
 #include <stdint.h>
 
 #include "base/record.h"
+#include "codec.h" /* records as bytes, for a sink that stores them (history) */
 
 #define OUTBOX_MAX_SINKS 4
 #define OUTBOX_SINK_NAME 16          /* bytes in a sink name, with NUL */

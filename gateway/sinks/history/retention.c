@@ -1,0 +1,226 @@
+/*
+ * retention.c - keeping the history within its age limits and its size
+ * cap (history.h). Runs after a transaction, at most once a minute, and
+ * deletes at most HIST_RETAIN_PASS rows per loop pass in one transaction
+ * (a bigger job, after raw_days was lowered say, goes on at the next
+ * passes), so the loop is never held for long.
+ *
+ * Age: readings older than raw_days, aggregates, alerts and maintenance
+ * events older than aggregate_days (by their ts_ms against the wall clock).
+ * Readings and aggregates are deleted through their (outlet, parameter or
+ * period, ts_ms) index, outlet by outlet, so a pass costs index lookups,
+ * not a scan; alerts and maintenance events are few and scanned. Rows
+ * removed by age are counted in meta expired_raw, expired_aggregate,
+ * expired_alert, expired_maintenance.
+ *
+ * Size: when the pages in use pass max_mb, the oldest rows by seq are
+ * deleted in chunks until they are under 90 % of it: raw readings first,
+ * then aggregates, then alerts, maintenance events last. These are counted
+ * in meta dropped_raw, dropped_aggregate, dropped_alert, dropped_maintenance
+ * and logged as a warning: data lost before its retention time. Freed pages
+ * stay in the file for new rows (no vacuum: rewriting the file would cost
+ * the SD card more than the space is worth), so the file reaches about
+ * max_mb and stays there.
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/param.h"
+
+#define DAY_MS 86400000LL
+
+struct pass {
+	struct hist *h;
+	int64_t budget;  /* rows still allowed in this pass */
+	int rc;          /* the first SQLite error, SQLITE_OK */
+};
+
+/* Runs sql (binding ?1 text a, ?2 text b, ?3 int64 c, ?4 the chunk; a
+ * statement may leave some unused: ?NNN numbers them all) once, or, unless
+ * once, again and again while it deletes a full chunk and budget remains.
+ * Returns the rows deleted. */
+static int64_t delete_chunks(struct pass *p, const char *sql, const char *a, const char *b,
+			     int64_t c, bool once)
+{
+	sqlite3 *db = p->h->st.db;
+	sqlite3_stmt *q;
+	int64_t total = 0, n;
+
+	if (p->rc != SQLITE_OK || p->budget <= 0)
+		return 0;
+	p->rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+	if (p->rc != SQLITE_OK)
+		return 0;
+	do {
+		int64_t chunk = p->budget < HIST_RETAIN_CHUNK ? p->budget : HIST_RETAIN_CHUNK;
+
+		sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC); /* NULL binds NULL */
+		sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, c);
+		sqlite3_bind_int64(q, 4, chunk);
+		p->rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		p->rc = p->rc == SQLITE_DONE ? SQLITE_OK : p->rc;
+		n = p->rc == SQLITE_OK ? sqlite3_changes64(db) : 0;
+		total += n;
+		p->budget -= n;
+		if (n < chunk || once)
+			break;
+	} while (p->rc == SQLITE_OK && p->budget > 0);
+	sqlite3_finalize(q);
+	return total;
+}
+
+/* The next outlet name after prev in table's index (prev "" for the first);
+ * false when none. */
+static bool next_outlet(struct pass *p, const char *table, const char *prev, char *out,
+			size_t cap)
+{
+	char sql[128];
+	sqlite3_stmt *q;
+	bool found = false;
+
+	snprintf(sql, sizeof(sql), "SELECT outlet FROM %s WHERE outlet > ?1 ORDER BY outlet "
+		 "LIMIT 1", table);
+	if (p->rc != SQLITE_OK ||
+	    (p->rc = sqlite3_prepare_v2(p->h->st.db, sql, -1, &q, NULL)) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(q, 1, prev, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+		found = true;
+	}
+	sqlite3_finalize(q);
+	return found;
+}
+
+/* Rows of table older than cutoff, per outlet (NULL first) and key. */
+static int64_t expire_indexed(struct pass *p, const char *table, const char *col,
+			      const char *const *keys, int n_keys, int64_t cutoff)
+{
+	char sql[256], outlet[REC_NAME * 2] = "", next[REC_NAME * 2];
+	int64_t total = 0;
+	const char *o = NULL;
+
+	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE (seq, idx) IN (SELECT seq, idx FROM "
+		 "%s WHERE outlet IS ?1 AND %s = ?2 AND ts_ms < ?3 LIMIT ?4)", table, table, col);
+	for (;;) {
+		for (int k = 0; k < n_keys; k++)
+			total += delete_chunks(p, sql, o, keys[k], cutoff, false);
+		if (p->rc != SQLITE_OK || p->budget <= 0 ||
+		    !next_outlet(p, table, outlet, next, sizeof(next)))
+			return total;
+		memcpy(outlet, next, sizeof(outlet));
+		o = outlet;
+	}
+}
+
+static void count(struct pass *p, const char *key, int64_t n)
+{
+	if (n > 0 && p->rc == SQLITE_OK) {
+		p->rc = hstore_meta_add(&p->h->st, key, n);
+		p->rc = p->rc == SQLITE_DONE ? SQLITE_OK : p->rc;
+	}
+}
+
+static void expire(struct pass *p, int64_t now_wall_ms)
+{
+	const char *params[P_COUNT], *periods[AGG_COUNT];
+	int64_t raw = now_wall_ms - p->h->cfg.raw_days * DAY_MS;
+	int64_t agg = now_wall_ms - p->h->cfg.aggregate_days * DAY_MS;
+	int64_t n[4];
+
+	for (int i = 0; i < P_COUNT; i++)
+		params[i] = param_name(i);
+	for (int i = 0; i < AGG_COUNT; i++)
+		periods[i] = agg_period_name(i);
+	n[0] = expire_indexed(p, "reading", "parameter", params, P_COUNT, raw);
+	n[1] = expire_indexed(p, "aggregate", "period", periods, AGG_COUNT, agg);
+	n[2] = delete_chunks(p, "DELETE FROM alert WHERE seq IN (SELECT seq FROM alert WHERE "
+			     "ts_ms < ?3 LIMIT ?4)", NULL, NULL, agg, false);
+	n[3] = delete_chunks(p, "DELETE FROM maintenance WHERE seq IN (SELECT seq FROM "
+			     "maintenance WHERE ts_ms < ?3 LIMIT ?4)", NULL, NULL,
+			     agg, false);
+	count(p, "expired_raw", n[0]);
+	count(p, "expired_aggregate", n[1]);
+	count(p, "expired_alert", n[2]);
+	count(p, "expired_maintenance", n[3]);
+	if (n[0] + n[1] + n[2] + n[3] > 0)
+		log_info("history: past their retention: %" PRId64 " readings, %" PRId64
+			 " aggregates, %" PRId64 " alert events, %" PRId64
+			 " maintenance events removed", n[0], n[1], n[2], n[3]);
+}
+
+/* The oldest rows of one table by seq, in chunks, until the pages in use
+ * are under target or the table is empty. */
+static int64_t shed(struct pass *p, const char *sql, int64_t target)
+{
+	int64_t total = 0, n, used;
+
+	while (p->rc == SQLITE_OK && p->budget > 0) {
+		used = hstore_used_bytes(&p->h->st);
+		if (used < 0) {
+			p->rc = SQLITE_ERROR;
+			break;
+		}
+		if (used <= target)
+			break;
+		n = delete_chunks(p, sql, NULL, NULL, 0, true);
+		total += n;
+		if (n == 0)
+			break;
+	}
+	return total;
+}
+
+static void cap(struct pass *p)
+{
+	static const char *const sql[4] = {
+		"DELETE FROM reading WHERE (seq, idx) IN (SELECT seq, idx FROM reading "
+		"ORDER BY seq, idx LIMIT ?4)",
+		"DELETE FROM aggregate WHERE (seq, idx) IN (SELECT seq, idx FROM aggregate "
+		"ORDER BY seq, idx LIMIT ?4)",
+		"DELETE FROM alert WHERE seq IN (SELECT seq FROM alert "
+		"ORDER BY seq LIMIT ?4)",
+		"DELETE FROM maintenance WHERE seq IN (SELECT seq FROM maintenance "
+		"ORDER BY seq LIMIT ?4)",
+	};
+	static const char *const key[4] = { "dropped_raw", "dropped_aggregate", "dropped_alert",
+					     "dropped_maintenance" };
+	int64_t used = hstore_used_bytes(&p->h->st), target = p->h->max_bytes / 10 * 9;
+	int64_t n[4] = { 0 };
+
+	if (used < 0 || used <= p->h->max_bytes)
+		return;
+	for (int i = 0; i < 4; i++) {
+		n[i] = shed(p, sql[i], target);
+		count(p, key[i], n[i]);
+	}
+	if (n[0] + n[1] + n[2] + n[3] > 0)
+		log_warn("history: %s uses %" PRId64 " KiB, over max_mb %" PRId64 " MiB: the "
+			 "oldest %" PRId64 " readings, %" PRId64 " aggregates, %" PRId64 " alert "
+			 "events and %" PRId64 " maintenance events dropped (meta dropped_*); "
+			 "raise max_mb or lower raw_days", p->h->st.path, used >> 10,
+			 p->h->max_bytes >> 20, n[0], n[1], n[2], n[3]);
+}
+
+int hist_retain(struct hist *h)
+{
+	struct pass p = { .h = h, .budget = HIST_RETAIN_PASS, .rc = SQLITE_OK };
+
+	h->retain_more = false;
+	if (!h->st.db)
+		return SQLITE_OK;
+	p.rc = hstore_exec(&h->st, HS_BEGIN);
+	expire(&p, h->wall());
+	cap(&p);
+	if (p.rc == SQLITE_OK)
+		p.rc = hstore_exec(&h->st, HS_COMMIT);
+	else
+		hstore_exec(&h->st, HS_ROLLBACK);
+	h->retain_more = p.rc == SQLITE_OK && p.budget <= 0;
+	return p.rc;
+}
