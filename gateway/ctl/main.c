@@ -19,6 +19,7 @@ static const struct {
 	{ "status", ctl_status, "what the running daemon is doing, from its status.json" },
 	{ "maintenance", ctl_maintenance, "a sensor into maintenance or calibration, or out" },
 	{ "alert", ctl_alert, "close an open alert known to be false (alert close ID)" },
+	{ "report", ctl_report, "an inspection report (HTML) of an alert, a day or a span" },
 };
 
 static void usage(FILE *out)
@@ -31,9 +32,10 @@ static void usage(FILE *out)
 		"back: scan, read and check refuse it and name the holder.\n"
 		"\n  -h, --help     this help\n  -V, --version  print the version\n"
 		"\nexit codes (sysexits): 0 ok, 64 usage, 65 a reading breaks a permit limit or\n"
-		"status.json is corrupt, 66 no such device or status file, 69 no answer or the\n"
-		"daemon is not running, 70 internal error, 74 I/O error, 75 bus in use,\n"
-		"76 exception or garbled reply, 77 permission denied, 78 config error\n");
+		"status.json is corrupt, 66 no such device, status file, history or alert,\n"
+		"69 no answer or the daemon is not running, 70 internal error, 74 I/O error,\n"
+		"75 bus in use, 76 exception or garbled reply, 77 permission denied,\n"
+		"78 config error\n");
 }
 
 int main(int argc, char **argv)
