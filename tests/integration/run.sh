@@ -12,6 +12,9 @@ WORK=$(mktemp -d -t outfall-it.XXXXXX)
 . "$HERE/cases_reload.sh"
 . "$HERE/cases_plausible.sh"
 . "$HERE/cases_maint.sh"
+. "$HERE/cases_history.sh"
+. "$HERE/cases_report.sh"
+. "$HERE/cases_grafana.sh"
 passed=0
 failed=0
 trap 'stop_all; rm -rf "$WORK"' EXIT
@@ -244,7 +247,8 @@ for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appe
 	case_ctl_scan case_ctl_read case_ctl_check case_ctl_busy case_ctl_status \
 	case_ctl_status_daemon case_rolling case_storm case_reload_rolling case_retry_cap \
 	case_word_order case_exceed_silent \
-	case_maint_exceed case_alert_close case_clock_rtc case_clock_ntp}; do
+	case_maint_exceed case_alert_close case_clock_rtc case_clock_ntp case_grafana \
+	case_report_alert case_report_day case_history}; do
 	echo "--- ${c#case_}"
 	$c
 	result "${c#case_}" $?
