@@ -143,7 +143,9 @@ static void coverage(const struct report *r, FILE *out)
 	for (size_t i = 0; i < n; i++) {
 		int iv = r->interval_s[ps[i]];
 		size_t good = 0;
-		double exp = iv > 0 ? (double)(r->to_ms - r->from_ms) / (iv * 1000.0) : NAN;
+		/* a day still running is judged on its part so far */
+		int64_t end = r->made_ms > r->from_ms && r->made_ms < r->to_ms ? r->made_ms : r->to_ms;
+		double exp = iv > 0 ? (double)(end - r->from_ms) / (iv * 1000.0) : NAN;
 
 		(void)report_mean(r, ps[i], r->from_ms, r->to_ms, &good);
 		fprintf(out, "<tr><td>%s</td><td class=\"n\">%zu</td>", param_name(ps[i]), good);

@@ -13,6 +13,8 @@
  * A limit is a <line class="limit max|min" data-limit="V" data-basis="B">.
  */
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -176,23 +178,54 @@ static void means(const struct svg_plot *sp, const struct report *r, int p)
 	free(ys);
 }
 
-/* The readings: a line through the values, then one "pt" per row. */
-static void series(const struct svg_plot *sp, const struct report *r, int p)
+/* Each reading is one "pt" up to PT_MAX per parameter; above, a page a
+ * phone can open matters more: the line goes through each pixel column's
+ * lowest and highest value (nothing a reader could see is lost), the group
+ * says data-drawn="envelope", and the table and CSV keep every reading. */
+#define PT_MAX 2000
+
+/* Keeps, per pixel column, its lowest and highest value in time order, and
+ * a break (NaN) where the column had a reading without a value; returns how
+ * many of xs/ys are left. */
+static size_t envelope(const struct svg_plot *sp, double *xs, double *ys, size_t k)
 {
-	size_t n = report_count(r, p, NULL), k = 0;
-	double *xs = malloc((n + 1) * sizeof(double)), *ys = malloc((n + 1) * sizeof(double));
+	size_t out = 0, i = 0;
+
+	while (i < k) {
+		long col = lround(svg_px(sp, xs[i]));
+		size_t lo = SIZE_MAX, hi = SIZE_MAX, j = i;
+		bool gap = false;
+
+		for (; j < k && lround(svg_px(sp, xs[j])) == col; j++) {
+			if (!isfinite(ys[j])) {
+				gap = true;
+				continue;
+			}
+			if (lo == SIZE_MAX || ys[j] < ys[lo])
+				lo = j;
+			if (hi == SIZE_MAX || ys[j] > ys[hi])
+				hi = j;
+		}
+		double x0 = xs[i], ax = 0, ay = NAN, bx = 0, by = NAN;
+
+		if (lo != SIZE_MAX) {
+			ax = xs[lo < hi ? lo : hi], ay = ys[lo < hi ? lo : hi];
+			bx = xs[lo < hi ? hi : lo], by = ys[lo < hi ? hi : lo];
+			xs[out] = ax, ys[out++] = ay;
+			if (lo != hi)
+				xs[out] = bx, ys[out++] = by;
+		}
+		if (gap)
+			xs[out] = x0, ys[out++] = NAN;
+		i = j;
+	}
+	return out;
+}
+
+static void points(const struct svg_plot *sp, const struct report *r, int p)
+{
 	double base = sp->h - sp->mb;
 
-	for (size_t i = 0; xs && ys && i < r->n_readings; i++) {
-		if (r->readings[i].v.param == p) {
-			xs[k] = (double)r->readings[i].ts_ms;
-			ys[k++] = r->readings[i].v.v;
-		}
-	}
-	if (xs && ys)
-		svg_polyline(sp, xs, ys, k, "line");
-	fprintf(sp->out, "<g class=\"series\" data-param=\"%s\" data-points=\"%zu\">\n",
-		param_name(p), n);
 	for (size_t i = 0; i < r->n_readings; i++) {
 		const struct rpt_reading *x = &r->readings[i];
 
@@ -204,6 +237,27 @@ static void series(const struct svg_plot *sp, const struct report *r, int p)
 		else
 			svg_point(sp, (double)x->ts_ms, x->v.v, x->v.quality == Q_OK ? "pt" : "pt q");
 	}
+}
+
+/* The readings: a line through the values, then the points (above). */
+static void series(const struct svg_plot *sp, const struct report *r, int p)
+{
+	size_t n = report_count(r, p, NULL), k = 0;
+	double *xs = malloc((n + 1) * sizeof(double)), *ys = malloc((n + 1) * sizeof(double));
+	bool many = n > PT_MAX;
+
+	for (size_t i = 0; xs && ys && i < r->n_readings; i++) {
+		if (r->readings[i].v.param == p) {
+			xs[k] = (double)r->readings[i].ts_ms;
+			ys[k++] = r->readings[i].v.v;
+		}
+	}
+	if (xs && ys)
+		svg_polyline(sp, xs, ys, many ? envelope(sp, xs, ys, k) : k, "line");
+	fprintf(sp->out, "<g class=\"series\" data-param=\"%s\" data-points=\"%zu\"%s>\n",
+		param_name(p), n, many ? " data-drawn=\"envelope\"" : "");
+	if (!many)
+		points(sp, r, p);
 	fputs("</g>\n", sp->out);
 	free(xs);
 	free(ys);

@@ -170,6 +170,7 @@ class Dom(html.parser.HTMLParser):
             if param is not None:
                 s = self.series.setdefault(param, {"declared": [], "pts": 0})
                 s["declared"].append(a.get("data-points"))
+                s["envelope"] = a.get("data-drawn") == "envelope"
             self.gstack.append(param)
         if "pt" in cls:
             inner = [p for p in self.gstack if p is not None]
@@ -396,7 +397,7 @@ def compare_counts(dom, expect):
             continue
         if len(s["declared"]) != 1:
             bad.append(f"{p}: {len(s['declared'])} series, want 1")
-        if s["pts"] != n:
+        if s["pts"] != n and not (s.get("envelope") and n > 2000 and s["pts"] == 0):
             bad.append(f"{p}: {s['pts']} pt elements, the store has {n} rows in the span")
         if s["declared"][0] != str(n):
             bad.append(f"{p}: data-points=\"{s['declared'][0]}\", the store has {n} rows")

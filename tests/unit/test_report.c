@@ -366,6 +366,27 @@ static void test_table_cap(void **state)
 	report_clear(&r);
 }
 
+/* Above PT_MAX readings a parameter is drawn as its per-column envelope:
+ * the group still counts every row, the page stays small. */
+static void test_envelope(void **state)
+{
+	struct report r;
+	char *csv, *html;
+	size_t len;
+
+	(void)state;
+	fill(&r, RPT_RANGE, PT_MAX + 500);
+	html = render(&r, &csv, &len);
+	assert_non_null(strstr(html, "data-param=\"temp\" data-points=\"2500\" "
+				     "data-drawn=\"envelope\""));
+	assert_int_equal(count(html, "class=\"pt"), r.n_readings - (PT_MAX + 500));
+	assert_int_equal(count(html, "data-drawn"), 1); /* cod and flow: points */
+	assert_int_equal(count(csv, "\n"), r.n_readings + 1); /* the CSV has all */
+	free(html);
+	free(csv);
+	report_clear(&r);
+}
+
 static void test_day_sheet(void **state)
 {
 	struct report r;
@@ -448,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_points_and_limits),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_table_cap),
+		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_day_sheet),
 		cmocka_unit_test(test_chinese_and_empty),
 		cmocka_unit_test(test_rolling_and_volume),
