@@ -7,6 +7,7 @@ failed=0
 for t in "$@"; do
 	if [ "${VALGRIND:-0}" = 1 ]; then
 		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			--suppressions="$(dirname "$0")/../tests/paho.supp" \
 			--track-fds=no "$t"
 	else
 		"$t"
