@@ -9,7 +9,7 @@ libsqlite3-dev libssl-dev sqlite3 chromium fonts-wqy-microhei
 mosquitto mosquitto-clients influxdb socat curl python3 valgrind procps openssl"
 
 # Installed for this machine's architecture (or "all"): a cross-build's
-# libfoo-dev:arm64 does not count for the native build.
+# arm64 copy of a development package does not count for the native build.
 ARCH=$(dpkg --print-architecture)
 missing=""
 for p in $PKGS; do
