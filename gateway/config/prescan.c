@@ -19,8 +19,13 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CFG_FILE_MAX (1 << 20)
 
 #define REPORTS_MAX 20           /* characters named per file; then a count */
 #define BAD_BYTE 0x80000000u     /* flags a byte that does not start UTF-8 */
@@ -285,18 +290,48 @@ static int prescan(struct cfg_ctx *c, FILE *f, const char *path)
 	return s.found;
 }
 
+/* Opens path for reading only if it is a regular file of at most
+ * CFG_FILE_MAX bytes: a FIFO must not hang a start or a reload (the open
+ * does not block, and nothing is read from it), and libconfig's parser
+ * takes quadratic time on huge strings. NULL with *why set otherwise. */
+static FILE *open_config(const char *path, const char **why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	FILE *f;
+
+	*why = NULL;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		*why = "not a regular file";
+	else if (st.st_size > CFG_FILE_MAX)
+		*why = "larger than 1 MiB; a configuration is a few kB";
+	if (*why || !(f = fdopen(fd, "re"))) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
+
 bool cfg_read_file(struct cfg_ctx *c, config_t *lc, const char *path,
 		   const config_setting_t *from, const char *member)
 {
-	FILE *f = fopen(path, "re");
+	const char *why;
+	FILE *f = open_config(path, &why);
 	int ok, e = errno;
 
+	if (!why)
+		why = strerror(e);
 	if (!f && from) {
-		cfg_error(c, from, member, "cannot read \"%s\": %s", path, strerror(e));
+		cfg_error(c, from, member, "cannot read \"%s\": %s", path, why);
 		return false;
 	}
 	if (!f) {
-		fprintf(c->err, "%s: cannot read: %s\n", path, strerror(e));
+		fprintf(c->err, "%s: cannot read: %s\n", path, why);
 		c->errors++;
 		return false;
 	}

@@ -10,6 +10,9 @@
  */
 #include "config_fixture.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 static const struct cfg_limit *find_limit(const struct cfg_permit *p, int param, enum basis b)
 {
 	for (size_t i = 0; i < p->n_limits; i++)
@@ -767,6 +770,46 @@ static void test_summary_validity(void **state)
 	config_free(cfg);
 }
 
+/* A FIFO in place of the permits file is refused at once (a read would
+ * hang start and reload with SIGTERM ignored), and a gateway file over
+ * 1 MiB before libconfig's quadratic parser sees it. alarm() turns a hang
+ * into a failure. */
+static void test_not_a_regular_file(void **state)
+{
+	const struct env *e = *state;
+	struct config_opts o = { .has_today = true, .today = TEST_TODAY };
+	struct config *cfg = NULL;
+	char *errtext = NULL, *big;
+	size_t len = 0, n = (1u << 20) + 64;
+	FILE *err;
+
+	unlink(e->pm);
+	assert_int_equal(mkfifo(e->pm, 0600), 0);
+	write_file(e->gw, base_gw);
+	err = open_memstream(&errtext, &len);
+	alarm(10);
+	assert_int_not_equal(config_load_opts(e->gw, &o, &cfg, err), 0);
+	alarm(0);
+	fclose(err);
+	assert_null(cfg);
+	assert_non_null(strstr(errtext, "not a regular file"));
+	free(errtext);
+	unlink(e->pm);
+
+	big = malloc(n + 1);
+	assert_non_null(big);
+	memset(big, '#', n);
+	big[n] = '\0';
+	for (size_t i = 80; i < n; i += 80)
+		big[i] = '\n';
+	errtext = NULL;
+	assert_int_not_equal(load_texts(e, big, base_pm, &cfg, &errtext), 0);
+	assert_null(cfg);
+	assert_non_null(strstr(errtext, "larger than 1 MiB"));
+	free(errtext);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -788,6 +831,7 @@ int main(void)
 		cmocka_unit_test(test_absolute_permits_path),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_summary_validity),
+		cmocka_unit_test(test_not_a_regular_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -407,6 +407,15 @@ static void test_bad_settings(void **state)
 	fx_secret(f, "\n");
 	f->cfg.password_file = f->secret_path;
 	assert_int_equal(sink_influx_new(&f->cfg, "gw", f->dir, f->ob, 0, &s), -EINVAL);
+	/* a FIFO as the password file: refused at once, never read (alarm
+	 * turns a hang into a failure) */
+	unlink(f->secret_path);
+	assert_int_equal(mkfifo(f->secret_path, 0600), 0);
+	alarm(10);
+	assert_int_equal(sink_influx_new(&f->cfg, "gw", f->dir, f->ob, 0, &s), -EINVAL);
+	alarm(0);
+	unlink(f->secret_path);
+	assert_null(s.ops);
 	fx_cfg(f, 2);
 	/* no token */
 	assert_int_equal(sink_influx_new(&f->cfg, "gw", f->dir, f->ob, 0, &s), -EINVAL);

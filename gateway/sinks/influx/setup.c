@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "base/secret.h"
 
 #ifndef OUTFALL_VERSION
 #define OUTFALL_VERSION "dev"
@@ -22,34 +23,18 @@
 #define INFLUX_SECRET_MAX 1024         /* password or token file */
 #define INFLUX_CONNECT_MS 5000
 
-/* Reads a one-line secret (a regular file: one read), trailing newline
- * trimmed. It goes into an HTTP header, so control characters are refused. */
+/* Reads a one-line secret with secret_read() (a regular file only, never
+ * blocking on a FIFO, size-capped), trailing newline trimmed. It goes into
+ * an HTTP header, so control characters are refused too. */
 static int influx_read_secret(const char *path, char *buf, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	ssize_t n;
-	size_t len;
-	int err = 0;
+	int err = secret_read(path, buf, cap);
 
-	if (fd < 0)
-		return -errno;
-	do
-		n = read(fd, buf, cap);
-	while (n < 0 && errno == EINTR);
-	err = n < 0 ? -errno : (size_t)n == cap ? -EFBIG : 0;
-	close(fd);
-	len = n > 0 ? (size_t)n : 0;
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	for (size_t i = 0; !err && i < len; i++)
+	for (size_t i = 0; !err && buf[i]; i++)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			err = -EINVAL;
-	if (!err && len == 0)
-		err = -EINVAL;
 	if (err)
-		explicit_bzero(buf, cap);
-	else
-		buf[len] = '\0';
+		secret_wipe(buf, cap);
 	return err;
 }
 
@@ -133,7 +118,8 @@ static int influx_auth(struct influx *s, const struct cfg_influx *cfg, char *hdr
 	if (err) {
 		log_err("influx: cannot use %s %s: %s",
 			cfg->api == 2 ? "token_file" : "password_file", file,
-			err == -EINVAL ? "empty, or holds control characters" : strerror(-err));
+			err == -EINVAL ? "not a regular file, empty, or holds control characters" :
+			err == -EFBIG ? "too large for a secret" : strerror(-err));
 		return err;
 	}
 	if (cfg->api == 2) {
