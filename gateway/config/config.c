@@ -29,8 +29,9 @@
 
 static const char *const root_known[] = { "gateway", "alerting", "buses", "sensors",
 					  "outlets", "sinks", "history", NULL };
-static const char *const gateway_known[] = { "id", "data_dir", "timezone", "permits",
-					     "fsync_ms", "max_backlog_mb", "clock", NULL };
+static const char *const gateway_known[] = { "id", "data_dir", "run_dir", "timezone",
+					     "permits", "fsync_ms", "max_backlog_mb", "clock",
+					     NULL };
 static const char *const alerting_known[] = { "hysteresis_pct", "raise_after_s",
 					      "clear_after_s", "no_response_polls",
 					      "crc_error_pct", "expiry_warning_days",
@@ -116,6 +117,10 @@ static void parse_gateway(struct cfg_ctx *c, struct config *cfg, const config_se
 	if (cfg_string(c, g, "data_dir", CFG_OPTIONAL, &cfg->data_dir) > 0 &&
 	    cfg->data_dir[0] != '/')
 		cfg_error(c, g, "data_dir", "\"%s\" must be an absolute path", cfg->data_dir);
+	if (cfg_string(c, g, "run_dir", CFG_OPTIONAL, &cfg->run_dir) > 0 && cfg->run_dir[0] != '/')
+		cfg_error(c, g, "run_dir", "\"%s\" must be an absolute path", cfg->run_dir);
+	if (!cfg->run_dir && cfg->data_dir)
+		cfg->run_dir = cfg_strdup(c, cfg->data_dir);
 	if (cfg_string(c, g, "timezone", CFG_OPTIONAL, &cfg->timezone) >= 0 && cfg->timezone)
 		check_timezone(c, g, cfg->timezone);
 	cfg_int(c, g, "fsync_ms", CFG_OPTIONAL, 0, 600000, "ms", &cfg->fsync_ms);
@@ -718,6 +723,7 @@ void config_free(struct config *cfg)
 	free(cfg->permits_path);
 	free(cfg->id);
 	free(cfg->data_dir);
+	free(cfg->run_dir);
 	free(cfg->timezone);
 	free(cfg);
 }

@@ -241,6 +241,9 @@ struct config {
 			      * relative to path's directory */
 	char *id;            /* gateway.id */
 	char *data_dir;      /* default /var/lib/outfall */
+	char *run_dir;       /* gateway.run_dir: status.json, rewritten every
+			      * few seconds, best on a RAM disk (/run/outfall)
+			      * to spare the SD card; default data_dir */
 	char *timezone;      /* default Asia/Shanghai */
 	enum clock_source clock; /* gateway.clock: "ntp" (default) judges permit
 				  * dates once the kernel reports NTP sync;

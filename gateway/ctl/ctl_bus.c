@@ -182,7 +182,7 @@ static long status_pid(const char *device, const char *config_path, char *file, 
 		return 0;
 	}
 	fclose(quiet);
-	n = snprintf(file, cap, "%s/%s", cfg->data_dir, STATUS_FILE);
+	n = snprintf(file, cap, "%s/%s", cfg->run_dir, STATUS_FILE);
 	config_free(cfg);
 	if (n < 0 || (size_t)n >= cap || status_read(file, &s) < 0)
 		return 0;

@@ -1,6 +1,6 @@
 /*
  * ctl_status.c - `outfallctl status`: what the running daemon is doing,
- * from the status.json it writes in its data_dir (gateway/daemon/status.h): per
+ * from the status.json it writes in its run_dir (gateway/daemon/status.h): per
  * sensor the last values, their age and the error counts; per sink the
  * backlog and the age of its oldest record, its last error and when it
  * retries; the open alerts; which sensors are in maintenance or
@@ -39,12 +39,12 @@ static void status_usage(FILE *out)
 	fprintf(out,
 		"usage: outfallctl status [-c FILE | --status FILE] [--json]\n"
 		"What the running outfalld is doing, from the status.json it writes every few\n"
-		"seconds in its data_dir: per sensor the last values, their age and the error\n"
+		"seconds in its run_dir: per sensor the last values, their age and the error\n"
 		"counts; per sink the records not yet acknowledged and the age of the oldest,\n"
 		"its last error and when it next retries; a sensor's maintenance or calibration;\n"
 		"whether permit dates are judged (gateway.clock); the open alerts. A file older than %d s means the daemon is not running.\n"
 		"\n"
-		"  -c, --config FILE   find status.json in this config's data_dir\n"
+		"  -c, --config FILE   find status.json in this config's run_dir\n"
 		"                      (default " CTL_DEFAULT_CONFIG ")\n"
 		"  --status FILE       read this status.json instead\n"
 		"  --json              the snapshot as JSON, inside {\"file\", \"state\", \"age_ms\",\n"
@@ -70,12 +70,12 @@ static int file_from_config(const char *path, char *file, size_t cap)
 		fprintf(stderr, "%s: %d error%s\n", path, rc, rc == 1 ? "" : "s");
 		return EX_CONFIG;
 	}
-	n = snprintf(file, cap, "%s/%s", cfg->data_dir, STATUS_FILE);
+	n = snprintf(file, cap, "%s/%s", cfg->run_dir, STATUS_FILE);
 	setenv("TZ", cfg->timezone, 1); /* times as the gateway's local ones */
 	tzset();
 	config_free(cfg);
 	if (n < 0 || (size_t)n >= cap) {
-		fprintf(stderr, "outfallctl: %s: data_dir is too long\n", path);
+		fprintf(stderr, "outfallctl: %s: run_dir is too long\n", path);
 		return EX_CONFIG;
 	}
 	return 0;
@@ -310,7 +310,7 @@ static int show(const char *file, bool json)
 
 	if (rc == -ENOENT) {
 		fprintf(stderr, "outfallctl: no status at %s: outfalld is not running with this "
-			"data_dir, or has not written its first status yet\n", file);
+			"run_dir, or has not written its first status yet\n", file);
 		return EX_NOINPUT;
 	}
 	if (rc == -EBADMSG) {

@@ -233,12 +233,12 @@ static int from_config(const struct config *cfg, int oi, struct report *r)
 	return r->kind == RPT_ALERT ? alert_limit(r) : 0;
 }
 
-/* Clock state from status.json in data_dir, else "unknown". */
+/* Clock state from status.json in run_dir, else "unknown". */
 static void clock_state(const struct config *cfg, struct report *r)
 {
 	struct status_snapshot s = { 0 };
 	char path[CTL_PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, STATUS_FILE);
+	int n = snprintf(path, sizeof(path), "%s/%s", cfg->run_dir, STATUS_FILE);
 
 	snprintf(r->clock, sizeof(r->clock), "unknown");
 	if (n < 0 || (size_t)n >= sizeof(path) || status_read(path, &s) != 0)

@@ -57,16 +57,17 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
-static int check_data_dir(const char *dir)
+/* data_dir or run_dir (key names it in the log line). */
+static int check_dir(const char *key, const char *dir)
 {
 	int rc = make_dirs(dir);
 
 	if (rc < 0) {
-		log_err("data_dir %s: cannot create: %s", dir, strerror(-rc));
+		log_err("%s %s: cannot create: %s", key, dir, strerror(-rc));
 		return EX_CANTCREAT;
 	}
 	if (access(dir, W_OK | X_OK) < 0) {
-		log_err("data_dir %s: not writable: %s (it must belong to the daemon's user)",
+		log_err("%s %s: not writable: %s (it must belong to the daemon's user)", key,
 			dir, strerror(errno));
 		return EX_IOERR;
 	}
@@ -116,7 +117,9 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return EX_OK;
 	}
-	rc = check_data_dir(cfg->data_dir);
+	rc = check_dir("data_dir", cfg->data_dir);
+	if (rc == EX_OK && strcmp(cfg->run_dir, cfg->data_dir) != 0)
+		rc = check_dir("run_dir", cfg->run_dir);
 	if (rc == EX_OK)
 		return daemon_run(path, cfg);
 	config_free(cfg);

@@ -475,7 +475,7 @@ static void status_fill(struct daemon *d)
 void daemon_status_write(struct daemon *d, bool stopped)
 {
 	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s/%s", d->cfg->data_dir, STATUS_FILE);
+	int n = snprintf(path, sizeof(path), "%s/%s", d->cfg->run_dir, STATUS_FILE);
 	int rc;
 
 	if (!d->status.sensors && d->cfg->n_sensors)

@@ -165,7 +165,7 @@ static const char *term_name(int v) { return v == TERM_LF ? "lf" : v == TERM_CR 
 static const char *format_name(int v) { return v == ASCII_CSV ? "csv" : "kv"; }
 
 static const struct field gateway_fields[] = {
-	FS(config, id, "id"), FS(config, data_dir, "data_dir"),
+	FS(config, id, "id"), FS(config, data_dir, "data_dir"), FS(config, run_dir, "run_dir"),
 	FS(config, timezone, "timezone"), FE(config, clock, "clock", clock_name),
 	FS(config, permits_path, "permits"), FI(config, fsync_ms, "fsync", "ms"),
 	FI(config, max_backlog_mb, "max_backlog", "MiB"),

@@ -1,5 +1,5 @@
 /*
- * status.h - the daemon's status snapshot in <data_dir>/status.json, for
+ * status.h - the daemon's status snapshot in <run_dir>/status.json, for
  * `outfallctl status` and for anyone with jq.
  *
  * The daemon keeps one struct status_snapshot, updates it as it polls and

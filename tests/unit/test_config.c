@@ -67,6 +67,7 @@ static void test_example_acquisition(void **state)
 	assert_string_equal(errtext, ""); /* not even a warning */
 	assert_string_equal(cfg->id, "ls-ws-000123");
 	assert_string_equal(cfg->data_dir, "/var/lib/outfall");
+	assert_string_equal(cfg->run_dir, "/run/outfall");
 	assert_string_equal(cfg->timezone, "Asia/Shanghai");
 	assert_string_equal(cfg->path, e->gw);
 	assert_string_equal(cfg->permits_path, e->pm);
@@ -250,6 +251,7 @@ static void test_defaults(void **state)
 	assert_int_equal(load_texts(e, minimal_gw, "permits = ();\n", &cfg, &errtext), 0);
 	assert_string_equal(errtext, "");
 	assert_string_equal(cfg->data_dir, "/var/lib/outfall");
+	assert_string_equal(cfg->run_dir, "/var/lib/outfall"); /* status.json beside the rest */
 	assert_string_equal(cfg->timezone, "Asia/Shanghai");
 	assert_string_equal(cfg->permits_path, e->pm); /* default permits.conf, beside */
 	assert_int_equal(cfg->max_backlog_mb, 64);
@@ -406,6 +408,8 @@ static const struct bad_case bad_cases[] = {
 	{ 'g', "\"gw-1\"", "\"\"", 'g', 2, "gateway.id", "must not be empty", 1 },
 	{ 'g', "\"/var/lib/outfall\"", "\"var/lib/outfall\"", 'g', 3, "gateway.data_dir",
 	  "must be an absolute path", 1 },
+	{ 'g', "data_dir = \"/var/lib/outfall\";", "run_dir = \"run/outfall\";", 'g', 3,
+	  "gateway.run_dir", "must be an absolute path", 1 },
 	{ 'g', "\"Asia/Shanghai\"", "\"Mars/Olympus\"", 'g', 4, "gateway.timezone",
 	  "unknown time zone \"Mars/Olympus\"", 1 },
 	{ 'g', "\"permits.conf\"", "\"nope.conf\"", 'g', 5, "gateway.permits",
