@@ -249,7 +249,7 @@ struct config {
 				  * dates once the kernel reports NTP sync;
 				  * "rtc" trusts the system clock */
 	int fsync_ms;        /* telemetry fdatasync batch: the power-loss window,
-			      * 0..600000 ms, default 1000 (alerts: at once) */
+			      * 0..600000 ms, default 20000 (alerts: at once) */
 	int max_backlog_mb;  /* disk cap of the outbox, 16..65536 MiB, default 64 */
 	struct cfg_alerting alerting;
 	struct cfg_bus *buses;

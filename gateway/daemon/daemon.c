@@ -26,7 +26,11 @@
 #define STATS_LOG_MS 300000     /* an info line with counters */
 #define FLUSH_BUDGET_MS 2000    /* per sink on shutdown; SIGTERM budget is 5 s */
 #define OUTBOX_SUBDIR "outbox"
-#define OUTBOX_CURSOR_MS 10000  /* a crash re-sends at most 10 s: repeats are harmless */
+/* Cursor files are rewritten at most every 5 min: a crash re-sends at most
+ * that much (repeats are harmless: InfluxDB points are idempotent, MQTT
+ * messages carry seq, the history ignores a seq it has), and three sinks
+ * rewriting a 4 KiB page each every 10 s would cost the SD card 4 MB/h. */
+#define OUTBOX_CURSOR_MS 300000
 
 static int open_signals(void)
 {

@@ -23,7 +23,7 @@ permits = (
 );
 CONF
 	cat > "$dir/outfall.conf" <<CONF
-gateway: { id = "it-gw-1"; data_dir = "$dir/data"; permits = "permits.conf"; };
+gateway: { id = "it-gw-1"; data_dir = "$dir/data"; permits = "permits.conf"; fsync_ms = 1000; };
 buses = ( { name = "rs232-0"; device = "$dev"; baud = 9600; timeout_ms = 400;
             retries = 1; } );
 sensors = (

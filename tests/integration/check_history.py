@@ -49,8 +49,8 @@ def main():
         key = (seq, param)
         check(key not in hist, f"history: seq {seq} {param} twice")
         hist[key] = (ts, outlet, value, quality)
-    check(db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("1",),
-          "history: meta schema is not 1")
+    check(db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",),
+          "history: meta schema is not 2")
     recv = {}
     for r in influx(url, 'SELECT value, seq, q FROM outfall_reading GROUP BY "parameter", "outlet"'):
         recv[(int(r["seq"]), r["parameter"])] = (r["time"], r["outlet"], r["value"], r["q"])

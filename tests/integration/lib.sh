@@ -106,8 +106,11 @@ start_sim() {
 }
 
 # write_config DIR DEVICE: a gateway + permits config for the local services.
+# Telemetry is synced every FSYNC_MS (1000: tests see readings at once;
+# "default" leaves the daemon's default, as a bench measuring it needs).
 write_config() {
-	local dir=$1 dev=$2
+	local dir=$1 dev=$2 fsync=""
+	[ "${FSYNC_MS:-1000}" = default ] || fsync="fsync_ms = ${FSYNC_MS:-1000};"
 	cat > "$dir/permits.conf" <<CONF
 permits = (
   { number = "浙丽排字第2023-0042号"; holder = "丽水某食品有限公司";
@@ -120,7 +123,7 @@ permits = (
 CONF
 	cat > "$dir/outfall.conf" <<CONF
 gateway: { id = "it-gw-1"; data_dir = "$dir/data"; timezone = "Asia/Shanghai";
-           permits = "permits.conf"; };
+           permits = "permits.conf"; $fsync };
 buses = ( { name = "rs485-0"; device = "$dev"; baud = 9600; parity = "N";
             data_bits = 8; stop_bits = 1; timeout_ms = ${TIMEOUT_MS:-200}; retries = 1; } );
 sensors = (

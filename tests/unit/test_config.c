@@ -72,7 +72,7 @@ static void test_example_acquisition(void **state)
 	assert_string_equal(cfg->path, e->gw);
 	assert_string_equal(cfg->permits_path, e->pm);
 	assert_int_equal(cfg->max_backlog_mb, 64);
-	assert_int_equal(cfg->fsync_ms, 1000);
+	assert_int_equal(cfg->fsync_ms, 20000);
 	assert_int_equal(cfg->clock, CLOCK_SRC_NTP);
 	assert_int_equal(cfg->alerting.maintenance_max_h, 8);
 	assert_int_equal(cfg->n_buses, 1);
@@ -255,7 +255,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->timezone, "Asia/Shanghai");
 	assert_string_equal(cfg->permits_path, e->pm); /* default permits.conf, beside */
 	assert_int_equal(cfg->max_backlog_mb, 64);
-	assert_int_equal(cfg->fsync_ms, 1000);
+	assert_int_equal(cfg->fsync_ms, 20000);
 	assert_true(cfg->alerting.hysteresis_pct == 2.0);
 	assert_int_equal(cfg->alerting.raise_after_s, 0);
 	assert_int_equal(cfg->alerting.clear_after_s, 0);

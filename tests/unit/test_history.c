@@ -285,6 +285,56 @@ static void commit_now(struct sink *sk)
 
 /* ---- tests ------------------------------------------------------------------ */
 
+/* A poll of n values (cod, then ph, nh3n, ... for the rest), value k = base + k. */
+static uint64_t put_wide(struct outbox *ob, const char *sensor, int64_t ts, int n, double base)
+{
+	static const int params[] = { P_COD, P_PH, P_NH3N, P_TP, P_TN, P_SS };
+	struct record r = { .type = REC_POLL, .ts_ms = ts };
+	struct rec_poll *p = &r.u.poll;
+
+	snprintf(p->outlet, sizeof(p->outlet), "WS-009");
+	snprintf(p->sensor, sizeof(p->sensor), "%s", sensor);
+	p->n = (uint8_t)n;
+	for (int k = 0; k < n; k++)
+		p->values[k] = (struct rec_value){ .v = base + k, .param = (uint8_t)params[k],
+						   .quality = k == 1 ? Q_OUT_OF_RANGE : Q_OK };
+	return put(ob, &r);
+}
+
+/* The poll table grows only as wide as the widest sensor, across reopens;
+ * narrower rows written before read back beside wider ones. */
+static void test_poll_table_widens(void **state)
+{
+	struct outbox *ob = open_ob(1);
+	struct sink sk = mksink(ob, 0);
+	struct got *g = calloc(1, sizeof(*g));
+	struct history *h;
+
+	(void)state;
+	put_wide(ob, "one", T0, 1, 10.0);
+	commit_now(&sk);
+	sk.ops->free(sk.impl);
+	sk = mksink(ob, 0); /* reopened: one slot wide */
+	put_wide(ob, "six", T0 + 1000, 6, 20.0);
+	put_wide(ob, "one", T0 + 2000, 1, 30.0);
+	commit_now(&sk);
+	h = hopen();
+	assert_int_equal(history_readings(h, "WS-009", -1, 0, INT64_MAX, take_reading, g), 0);
+	assert_int_equal(g->n, 8);
+	assert_true(g->v[0] == 10.0 && g->param[0] == P_COD);
+	assert_true(g->v[6] == 25.0 && g->param[6] == P_SS);
+	assert_int_equal(g->quality[2], Q_OUT_OF_RANGE);
+	assert_true(g->v[7] == 30.0);
+	memset(g, 0, sizeof(*g));
+	assert_int_equal(history_readings(h, "WS-009", P_TN, 0, INT64_MAX, take_reading, g), 0);
+	assert_int_equal(g->n, 1);
+	assert_true(g->v[0] == 24.0);
+	history_close(h);
+	free(g);
+	sk.ops->free(sk.impl);
+	outbox_close(ob);
+}
+
 /* Everything is acked only once committed, and reads back as written. */
 static void test_write_then_read(void **state)
 {
@@ -594,6 +644,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_table_widens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),

@@ -20,19 +20,23 @@
  * Read side: the store opened read-only (WAL lets it read while the daemon
  * writes), queried by outlet, parameter and time range (wall ms, UTC).
  *
- * The schema (schema version 1). Names, not numbers, so that `sqlite3`
+ * The schema (schema version 2). Names, not numbers, so that `sqlite3`
  * users can read it: outlet, sensor, parameter (param_name()), quality
  * (quality_name()), period ("minute", "hour", "day"), state, kind, basis,
  * reason, cause, event, mode, ended_by are TEXT as their *_name() gives
  * them (NULL where there is none); times are INTEGER wall ms UTC; values
  * REAL (NULL for none):
  *   meta(key TEXT PRIMARY KEY, value TEXT)
- *       schema = "1", gateway = id, dropped_raw / dropped_aggregate = counts
- *   reading(seq INTEGER, idx INTEGER, ts_ms, outlet, sensor, parameter,
- *           value REAL, quality TEXT, flags INTEGER)
+ *       schema = "2", gateway = id, dropped_raw / dropped_aggregate = counts
+ *   reading (a VIEW): seq INTEGER, idx INTEGER, ts_ms, outlet, sensor,
+ *           parameter, value REAL, quality TEXT, flags INTEGER
  *       one row per value of a poll (idx its place in the poll); value NULL
- *       unless the quality is ok or out_of_range; flags the RV_* bits
- *       PRIMARY KEY (seq, idx); INDEX (outlet, parameter, ts_ms)
+ *       unless the quality is ok or out_of_range; flags the RV_* bits.
+ *       Stored as one row per poll (layout.c, to spare the SD card):
+ *   layout(id INTEGER PRIMARY KEY, outlet, sensor, params TEXT, n INTEGER,
+ *          p0 .. p15 TEXT)   the parameter in each slot of a sensor's polls
+ *   poll(seq INTEGER PRIMARY KEY, ts_ms, layout INTEGER, v0 REAL, q0 INTEGER,
+ *        .. v15, q15)   qk = quality + 16 * flags; INDEX (layout, ts_ms)
  *   aggregate(seq, idx, ts_ms, end_ms, outlet, period, parameter,
  *             avg, min, max, cou, n INTEGER)   ts_ms is the period start
  *       PRIMARY KEY (seq, idx); INDEX (outlet, period, ts_ms)

@@ -17,7 +17,8 @@
 #include "config/config.h"
 #include "sinks/sink.h"
 
-#define HIST_SCHEMA "1"
+#define HIST_SCHEMA "2"  /* 2: readings as one row per poll (layout.c) */
+#define HIST_LAYOUTS 32  /* poll layouts cached by the store */
 #define HIST_PAGE_BYTES 4096
 #define HIST_BUSY_MS 50        /* a reader's lock never holds the loop longer */
 #define HIST_PASS_RECS 1024    /* records in one transaction (one loop pass) */
@@ -29,9 +30,18 @@
 /* The open store. Statements are prepared once, at open. */
 enum hist_stmt {
 	HS_BEGIN, HS_COMMIT, HS_ROLLBACK,
-	HS_READING, HS_AGGREGATE, HS_ALERT, HS_MAINT,
+	HS_AGGREGATE, HS_ALERT, HS_MAINT,
 	HS_META_GET, HS_META_PUT,
 	HS_COUNT
+};
+
+/* One sensor's poll layout: which parameter each slot holds. */
+struct hlayout {
+	int64_t id;
+	char outlet[REC_NAME];
+	char sensor[REC_NAME];
+	uint8_t n;
+	uint8_t params[REC_MAX_VALUES];
 };
 
 struct hstore {
@@ -40,8 +50,24 @@ struct hstore {
 	char dir[HIST_PATH_MAX];
 	char gateway[REC_NAME * 2];   /* meta gateway */
 	sqlite3_stmt *st[HS_COUNT];
+	sqlite3_stmt *poll;           /* layout.c's statements */
+	sqlite3_stmt *lay_get;
+	sqlite3_stmt *lay_put;
+	struct hlayout lay[HIST_LAYOUTS];
+	int n_lay;
+	int width;                    /* slots poll has (columns v0/q0 ..) */
+	unsigned lay_next;            /* the cache slot replaced next when full */
 	uint64_t set_aside;           /* corrupt stores renamed aside since made */
 };
+
+/* layout.c */
+/* Creates the poll and layout tables and the reading view if missing and
+ * prepares their statements. SQLite rc. */
+int hlayout_open(struct hstore *s);
+void hlayout_close(struct hstore *s);
+/* The row of one poll record (INSERT OR IGNORE by seq): SQLITE_DONE or an
+ * error rc. */
+int hlayout_insert_poll(struct hstore *s, const struct record *r);
 
 /* store.c */
 /* Opens (creating) dir/HISTORY_FILE with the pragmas and the schema; a

@@ -288,47 +288,18 @@ int history_maintenance(struct history *h, const char *outlet, int64_t from_ms, 
 	return run(h, q, maint_row, &(struct cb){ .fn.maint = fn, .arg = arg });
 }
 
-/* The largest ts_ms of one (outlet, parameter) group, by the index; 0 none. */
-static int64_t newest_of(sqlite3_stmt *q, const char *outlet, int param)
-{
-	int64_t v = 0;
-
-	sqlite3_bind_text(q, 1, outlet, -1, SQLITE_STATIC); /* NULL: no outlet */
-	sqlite3_bind_text(q, 2, param_name(param), -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	return v;
-}
-
-/* The newest over every outlet and parameter: a max() per index group,
- * so it costs lookups, not a scan (the clock may have jumped, so the
- * highest seq need not be the newest). */
+/* The newest over every layout: a max() per index group, so it costs
+ * lookups, not a scan (the clock may have jumped, so the highest seq need
+ * not be the newest). */
 int64_t history_newest_ms(struct history *h)
 {
-	char outlet[REC_NAME * 2] = "";
-	const char *o = NULL;
-	sqlite3_stmt *mx = NULL, *next = NULL;
-	int64_t best = 0, v;
+	sqlite3_stmt *q = NULL;
+	int64_t best = 0;
 
-	if (sqlite3_prepare_v2(h->db, "SELECT max(ts_ms) FROM reading WHERE outlet IS ?1 AND "
-			       "parameter = ?2", -1, &mx, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h->db, "SELECT outlet FROM reading WHERE outlet > ?1 ORDER BY "
-			       "outlet LIMIT 1", -1, &next, NULL) != SQLITE_OK)
-		goto out;
-	for (;;) {
-		for (int p = 0; p < P_COUNT; p++)
-			if ((v = newest_of(mx, o, p)) > best)
-				best = v;
-		sqlite3_bind_text(next, 1, outlet, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(next) != SQLITE_ROW)
-			break;
-		snprintf(outlet, sizeof(outlet), "%s", (const char *)sqlite3_column_text(next, 0));
-		sqlite3_reset(next);
-		o = outlet;
-	}
-out:
-	sqlite3_finalize(mx);
-	sqlite3_finalize(next);
+	if (sqlite3_prepare_v2(h->db, "SELECT max((SELECT max(ts_ms) FROM poll WHERE layout = "
+			       "l.id)) FROM layout l", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		best = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
 	return best;
 }

@@ -5,16 +5,17 @@
  * (a bigger job, after raw_days was lowered say, goes on at the next
  * passes), so the loop is never held for long.
  *
- * Age: readings older than raw_days, aggregates, alerts and maintenance
- * events older than aggregate_days (by their ts_ms against the wall clock).
- * Readings and aggregates are deleted through their (outlet, parameter or
- * period, ts_ms) index, outlet by outlet, so a pass costs index lookups,
- * not a scan; alerts and maintenance events are few and scanned. Rows
- * removed by age are counted in meta expired_raw, expired_aggregate,
- * expired_alert, expired_maintenance.
+ * Age: polls (rows of raw readings, layout.c) older than raw_days,
+ * aggregates, alerts and maintenance events older than aggregate_days (by
+ * their ts_ms against the wall clock). Polls are deleted through their
+ * (layout, ts_ms) index, layout by layout, and aggregates through their
+ * (outlet, period, ts_ms) index, outlet by outlet, so a pass costs index
+ * lookups, not a scan; alerts and maintenance events are few and scanned.
+ * Rows removed by age are counted in meta expired_raw (readings),
+ * expired_aggregate, expired_alert, expired_maintenance.
  *
  * Size: when the pages in use pass max_mb, the oldest rows by seq are
- * deleted in chunks until they are under 90 % of it: raw readings first,
+ * deleted in chunks until they are under 90 % of it: raw polls first,
  * then aggregates, then alerts, maintenance events last. These are counted
  * in meta dropped_raw, dropped_aggregate, dropped_alert, dropped_maintenance
  * and logged as a warning: data lost before its retention time. Freed pages
@@ -118,6 +119,61 @@ static int64_t expire_indexed(struct pass *p, const char *table, const char *col
 	}
 }
 
+/* Deletes the oldest ?4 polls of layout ?1 that are older than ?3; the
+ * table's key (layout, ts_ms, seq) finds them without a scan. */
+static const char oldest_polls[] =
+	"DELETE FROM poll WHERE layout = CAST(?1 AS INTEGER) AND ts_ms < min(?3, coalesce("
+	"(SELECT ts_ms FROM poll WHERE layout = CAST(?1 AS INTEGER) ORDER BY ts_ms LIMIT 1 "
+	"OFFSET ?4), ?3))";
+
+/* Readings in polls older than cutoff, layout by layout: rows deleted
+ * times the layout's values per poll. */
+static int64_t expire_polls(struct pass *p, int64_t cutoff)
+{
+	char id[24] = "";
+	int64_t total = 0, per_poll;
+	sqlite3_stmt *q;
+
+	if (p->rc != SQLITE_OK ||
+	    (p->rc = sqlite3_prepare_v2(p->h->st.db, "SELECT id, n FROM layout WHERE id > ?1 "
+					"ORDER BY id LIMIT 1", -1, &q, NULL)) != SQLITE_OK)
+		return 0;
+	for (int64_t last = 0; p->rc == SQLITE_OK && p->budget > 0;) {
+		sqlite3_bind_int64(q, 1, last);
+		if (sqlite3_step(q) != SQLITE_ROW)
+			break;
+		last = sqlite3_column_int64(q, 0);
+		per_poll = sqlite3_column_int64(q, 1);
+		sqlite3_reset(q);
+		snprintf(id, sizeof(id), "%" PRId64, last);
+		total += per_poll * delete_chunks(p, oldest_polls, id, NULL, cutoff, false);
+	}
+	sqlite3_finalize(q);
+	return total;
+}
+
+/* The layout whose oldest poll is the oldest of all, and its values per
+ * poll; false when there are no polls. */
+static bool oldest_layout(struct pass *p, char id[24], int64_t *per_poll)
+{
+	sqlite3_stmt *q;
+	bool found = false;
+
+	if (p->rc != SQLITE_OK ||
+	    (p->rc = sqlite3_prepare_v2(p->h->st.db, "SELECT id, n, (SELECT ts_ms FROM poll "
+					"WHERE layout = l.id ORDER BY ts_ms LIMIT 1) AS t FROM "
+					"layout l WHERE t IS NOT NULL ORDER BY t LIMIT 1", -1, &q,
+					NULL)) != SQLITE_OK)
+		return false;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		snprintf(id, 24, "%" PRId64, (int64_t)sqlite3_column_int64(q, 0));
+		*per_poll = sqlite3_column_int64(q, 1);
+		found = true;
+	}
+	sqlite3_finalize(q);
+	return found;
+}
+
 static void count(struct pass *p, const char *key, int64_t n)
 {
 	if (n > 0 && p->rc == SQLITE_OK) {
@@ -128,16 +184,14 @@ static void count(struct pass *p, const char *key, int64_t n)
 
 static void expire(struct pass *p, int64_t now_wall_ms)
 {
-	const char *params[P_COUNT], *periods[AGG_COUNT];
+	const char *periods[AGG_COUNT];
 	int64_t raw = now_wall_ms - p->h->cfg.raw_days * DAY_MS;
 	int64_t agg = now_wall_ms - p->h->cfg.aggregate_days * DAY_MS;
 	int64_t n[4];
 
-	for (int i = 0; i < P_COUNT; i++)
-		params[i] = param_name(i);
 	for (int i = 0; i < AGG_COUNT; i++)
 		periods[i] = agg_period_name(i);
-	n[0] = expire_indexed(p, "reading", "parameter", params, P_COUNT, raw);
+	n[0] = expire_polls(p, raw);
 	n[1] = expire_indexed(p, "aggregate", "period", periods, AGG_COUNT, agg);
 	n[2] = delete_chunks(p, "DELETE FROM alert WHERE seq IN (SELECT seq FROM alert WHERE "
 			     "ts_ms < ?3 LIMIT ?4)", NULL, NULL, agg, false);
@@ -154,11 +208,13 @@ static void expire(struct pass *p, int64_t now_wall_ms)
 			 " maintenance events removed", n[0], n[1], n[2], n[3]);
 }
 
-/* The oldest rows of one table by seq, in chunks, until the pages in use
- * are under target or the table is empty. */
-static int64_t shed(struct pass *p, const char *sql, int64_t target)
+/* The oldest rows of one table by seq (polls: by time, a chunk of the
+ * layout that reaches back furthest), in chunks, until the pages in use
+ * are under target or the table is empty. Polls count as their readings. */
+static int64_t shed(struct pass *p, const char *sql, int64_t target, bool polls)
 {
-	int64_t total = 0, n, used;
+	int64_t total = 0, n, used, per_poll = 1;
+	char id[24] = "";
 
 	while (p->rc == SQLITE_OK && p->budget > 0) {
 		used = hstore_used_bytes(&p->h->st);
@@ -168,8 +224,10 @@ static int64_t shed(struct pass *p, const char *sql, int64_t target)
 		}
 		if (used <= target)
 			break;
-		n = delete_chunks(p, sql, NULL, NULL, 0, true);
-		total += n;
+		if (polls && !oldest_layout(p, id, &per_poll))
+			break;
+		n = delete_chunks(p, sql, polls ? id : NULL, NULL, INT64_MAX, true);
+		total += n * per_poll;
 		if (n == 0)
 			break;
 	}
@@ -179,8 +237,7 @@ static int64_t shed(struct pass *p, const char *sql, int64_t target)
 static void cap(struct pass *p)
 {
 	static const char *const sql[4] = {
-		"DELETE FROM reading WHERE (seq, idx) IN (SELECT seq, idx FROM reading "
-		"ORDER BY seq, idx LIMIT ?4)",
+		oldest_polls,
 		"DELETE FROM aggregate WHERE (seq, idx) IN (SELECT seq, idx FROM aggregate "
 		"ORDER BY seq, idx LIMIT ?4)",
 		"DELETE FROM alert WHERE seq IN (SELECT seq FROM alert "
@@ -196,7 +253,7 @@ static void cap(struct pass *p)
 	if (used < 0 || used <= p->h->max_bytes)
 		return;
 	for (int i = 0; i < 4; i++) {
-		n[i] = shed(p, sql[i], target);
+		n[i] = shed(p, sql[i], target, i == 0);
 		count(p, key[i], n[i]);
 	}
 	if (n[0] + n[1] + n[2] + n[3] > 0)

@@ -4,19 +4,18 @@
  * the meta rows), turning one outbox record into its rows, and setting a
  * damaged file aside so the gateway goes on with a fresh one.
  *
- * reading and aggregate are WITHOUT ROWID tables: their primary key
- * (seq, idx) is then the table itself, not a second b-tree beside it, which
- * spares the SD card about a third of the bytes per row. Freed pages are
+ * aggregate is a WITHOUT ROWID table: its primary key (seq, idx) is then
+ * the table itself, not a second b-tree beside it. Readings are a row per
+ * poll (layout.c). Freed pages are
  * kept in the file and reused (auto_vacuum off): after retention the file
  * does not shrink, it stops growing, and max_mb bounds it (retention.c).
  * The WAL is checkpointed every 256 pages (1 MiB) and cut back to 1 MiB:
  * a checkpoint runs inside a COMMIT, on the loop, so it is kept small (a
  * 4 MiB one saved only 4 % of the bytes written in tests/bench).
  *
- * Bytes: a reading row with its index entry takes about 85 bytes in the
- * file; WAL mode writes each page twice (WAL, then checkpoint), and a
- * transaction rewrites the partly filled last pages of the table and of
- * each (outlet, parameter) run of the index. history_bench measures it.
+ * Bytes: WAL mode writes each page twice (WAL, then checkpoint), and a
+ * transaction rewrites the partly filled last pages of the poll table and
+ * of each layout's run of its index. history_bench measures it.
  */
 #include "internal.h"
 
@@ -45,10 +44,6 @@ static const char *const pragmas =
 
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-	"CREATE TABLE IF NOT EXISTS reading(seq INTEGER NOT NULL, idx INTEGER NOT NULL,"
-	" ts_ms INTEGER, outlet TEXT, sensor TEXT, parameter TEXT, value REAL,"
-	" quality TEXT, flags INTEGER, PRIMARY KEY (seq, idx)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS reading_by_param ON reading(outlet, parameter, ts_ms);"
 	"CREATE TABLE IF NOT EXISTS aggregate(seq INTEGER NOT NULL, idx INTEGER NOT NULL,"
 	" ts_ms INTEGER, end_ms INTEGER, outlet TEXT, period TEXT, parameter TEXT,"
 	" avg REAL, min REAL, max REAL, cou REAL, n INTEGER,"
@@ -70,8 +65,6 @@ static const char *const stmt_sql[HS_COUNT] = {
 	[HS_BEGIN] = "BEGIN IMMEDIATE",
 	[HS_COMMIT] = "COMMIT",
 	[HS_ROLLBACK] = "ROLLBACK",
-	[HS_READING] = "INSERT OR IGNORE INTO reading(seq, idx, ts_ms, outlet, sensor,"
-		" parameter, value, quality, flags) VALUES(?,?,?,?,?,?,?,?,?)",
 	[HS_AGGREGATE] = "INSERT OR IGNORE INTO aggregate(seq, idx, ts_ms, end_ms, outlet,"
 		" period, parameter, avg, min, max, cou, n) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 	[HS_ALERT] = "INSERT OR IGNORE INTO alert(seq, ts_ms, id, state, kind, outlet,"
@@ -127,6 +120,7 @@ static int fsync_dir(const char *dir)
 
 void hstore_close(struct hstore *s)
 {
+	hlayout_close(s);
 	for (int i = 0; i < HS_COUNT; i++) {
 		sqlite3_finalize(s->st[i]);
 		s->st[i] = NULL;
@@ -189,6 +183,8 @@ static int try_open(struct hstore *s)
 					&s->st[i], NULL);
 	if (rc == SQLITE_OK)
 		rc = check_schema(s);
+	if (rc == SQLITE_OK)
+		rc = hlayout_open(s);
 	if (rc == SQLITE_OK)
 		rc = put_gateway(s);
 	if (rc != SQLITE_OK) {
@@ -304,32 +300,6 @@ static int step(sqlite3_stmt *q)
 	return rc;
 }
 
-static int insert_poll(struct hstore *s, const struct record *r)
-{
-	sqlite3_stmt *q = s->st[HS_READING];
-	const struct rec_poll *p = &r->u.poll;
-	int rc = SQLITE_DONE;
-
-	for (int i = 0; i < p->n && i < REC_MAX_VALUES && rc == SQLITE_DONE; i++) {
-		const struct rec_value *v = &p->values[i];
-
-		sqlite3_bind_int64(q, 1, (int64_t)r->seq);
-		sqlite3_bind_int(q, 2, i);
-		sqlite3_bind_int64(q, 3, r->ts_ms);
-		BIND_FIELD(q, 4, p->outlet);
-		BIND_FIELD(q, 5, p->sensor);
-		sqlite3_bind_text(q, 6, param_name(v->param), -1, SQLITE_STATIC);
-		if (v->quality == Q_OK || v->quality == Q_OUT_OF_RANGE)
-			sqlite3_bind_double(q, 7, v->v); /* NaN is stored as NULL */
-		else
-			sqlite3_bind_null(q, 7);
-		sqlite3_bind_text(q, 8, quality_name(v->quality), -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 9, v->flags);
-		rc = step(q);
-	}
-	return rc;
-}
-
 static int insert_aggregate(struct hstore *s, const struct record *r)
 {
 	sqlite3_stmt *q = s->st[HS_AGGREGATE];
@@ -416,7 +386,7 @@ int hstore_insert(struct hstore *s, const struct record *r)
 {
 	switch (r->type) {
 	case REC_POLL:
-		return insert_poll(s, r);
+		return hlayout_insert_poll(s, r);
 	case REC_AGGREGATE:
 		return insert_aggregate(s, r);
 	case REC_ALERT:
