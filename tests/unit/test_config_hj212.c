@@ -71,7 +71,7 @@ static void test_absent(void **state)
 static void test_two_platforms(void **state)
 {
 	struct env *e = *state;
-	char *pw = pw_path(e, "s3cr3t\n"), entries[2048], *gw, *err = NULL, *sum;
+	char *pw = pw_path(e, "s3cr3t\n"), entries[2048], *gw0, *gw, *err = NULL, *sum;
 	struct config *cfg = NULL;
 	const struct cfg_hj212 *a, *b;
 
@@ -82,8 +82,9 @@ static void test_two_platforms(void **state)
 		 " timeout_s = 5; retries = 1; rtd_interval_s = 30; min_interval_min = 5;"
 		 " max_rtd_age_s = 0; send = [\"2051\", \"2061\"]; local_codes = { cod = \"w99018\"; }; }\n",
 		 MN, pw);
-	gw = patch(with_platforms(entries), "  mqtt: { uri = \"tcp://127.0.0.1:1883\"; qos = 1; };\n",
-		   "\n");
+	gw0 = with_platforms(entries);
+	gw = patch(gw0, "  mqtt: { uri = \"tcp://127.0.0.1:1883\"; qos = 1; };\n", "\n");
+	free(gw0);
 	assert_int_equal(load_texts(e, gw, base_pm, &cfg, &err), 0);
 	assert_int_equal(cfg->n_hj212, 2);
 	a = &cfg->hj212[0];
