@@ -173,7 +173,7 @@ static void pump(struct uplink *u, int64_t now_ms)
 	for (int guard = 0; u->conn == HJ_UP && guard < HJ_PASS_RECS; guard++) {
 		struct hj_msg *m = &u->msg;
 
-		if ((!m->active || m->sent == 0) && !write_replies(u, now_ms))
+		if ((!m->active || m->sent == 0 || m->waiting) && !write_replies(u, now_ms))
 			return; /* replies go between packets, never inside one */
 		if (!m->active && !u->sent_2081) {
 			u->sent_2081 = true;
