@@ -12,7 +12,8 @@ import sys
 TOP = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 ROOTS = ['gateway', 'drivers']
 SEARCH = ['gateway', '.']           # the Makefile's -iquote order
-DOORS = {'gateway/sinks': 'sink.h', 'drivers': 'driver.h'}
+DOORS = {'gateway/sinks': 'sink.h', 'drivers': 'driver.h',
+         'gateway/sinks/hj212': 'uplink.h'}  # hj212.h is encode/'s
 OPEN_FOLDERS = {'gateway/base'}     # every header public
 INC = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/param.h"
 #include "base/record.h"
 
 #define CFG_MAX_CHANNELS REC_MAX_VALUES /* channels per sensor */
@@ -217,6 +218,50 @@ struct cfg_history {
 			      * nothing is lost by a power cut */
 };
 
+/* HJ 212 platforms (DESIGN §4 `sinks.hj212`, domain/hj212.md): one sink
+ * each. Every sink has its own outbox cursor and the outbox keeps
+ * CFG_MAX_SINKS of them (mqtt, influx, history and the platforms together). */
+#define CFG_MAX_SINKS 4
+#define CFG_HJ212_NAME_MAX 15  /* [a-z0-9_]: it names the cursor file */
+#define CFG_HJ212_MN_LEN 24    /* 0-9 A-F */
+#define CFG_HJ212_PW_LEN 6
+#define CFG_HJ212_CODE_MAX 15  /* a local factor code, [A-Za-z0-9] */
+#define CFG_HJ212_HOST_MAX 253
+
+/* What a platform is sent (send = [...]). */
+#define HJS_RTD 0x01   /* 2011 real-time data */
+#define HJS_MIN 0x02   /* 2051 minute data */
+#define HJS_HOUR 0x04  /* 2061 hourly data */
+#define HJS_DAY 0x08   /* 2031 daily data */
+#define HJS_ALL (HJS_RTD | HJS_MIN | HJS_HOUR | HJS_DAY)
+
+struct cfg_hj212 {
+	char *name;          /* unique among the sinks, names its outbox cursor */
+	char *host;          /* name or numeric address */
+	int port;            /* 1..65535 */
+	int outlet;          /* index into config.outlets: the MN's outlet */
+	char mn[CFG_HJ212_MN_LEN + 1];  /* device code, upper-case hex */
+	char pw[CFG_HJ212_PW_LEN + 1];  /* from pw or pw_file; wiped by
+					 * config_free, never printed */
+	char *pw_file;       /* NULL when pw was given inline */
+	int st;              /* system code, default 32 (water pollution source) */
+	int version;         /* 2017 (default) or 2025: the Flag's version bits */
+	bool ack;            /* Flag=5: a record is delivered on its 9014;
+			      * false: on the socket write alone. Default true */
+	int timeout_s;       /* reply timeout, 1..99 s (OverTime), default 10 */
+	int retries;         /* resends before reconnecting, 0..99 (ReCount), default 3 */
+	int rtd_interval_s;  /* 2011 every this, 30..3600 s, default 60 */
+	int min_interval_min;/* 2051 over this many minutes: 1 2 3 4 5 6 10 12 15
+			      * 20 30, default 10 */
+	int max_rtd_age_s;   /* 2011 older than this when it would go out is
+			      * skipped (counted); 0 = never, default 3600;
+			      * period records are never skipped */
+	unsigned send;       /* HJS_*, default all */
+	char *local_code[P_COUNT]; /* code for a parameter Annex B has none
+					* for; NULL: param_hj212() */
+	int line;
+};
+
 struct cfg_alerting {
 	double hysteresis_pct; /* default 2.0 */
 	int raise_after_s;     /* default 0 */
@@ -263,6 +308,8 @@ struct config {
 	struct cfg_mqtt mqtt;
 	struct cfg_influx influx;
 	struct cfg_history history;
+	struct cfg_hj212 *hj212; /* sinks.hj212, one per platform */
+	size_t n_hj212;
 	bool strict;         /* loaded with config_opts.strict: a reload should
 			      * be checked as strictly */
 };
@@ -299,6 +346,9 @@ struct config_opts {
  */
 int config_load_opts(const char *path, struct config_opts *opts, struct config **out,
 		     FILE *err);
+
+/* True when two platforms' settings are the same (a reload keeps the sink). */
+bool config_hj212_same(const struct cfg_hj212 *a, const struct cfg_hj212 *b);
 
 /* Prints the -n summary: buses, sensors, channels, outlets, permits. */
 void config_print_summary(const struct config *cfg, FILE *out);

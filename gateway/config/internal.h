@@ -155,5 +155,11 @@ void cfg_outlets_parse(struct cfg_ctx *c, struct config *cfg, const config_setti
  * defaults. */
 void cfg_sinks_parse(struct cfg_ctx *c, struct config *cfg, const config_setting_t *root);
 void cfg_sinks_free(struct config *cfg);
+/* platform.c: sinks.hj212 (a list, one group per platform); needs the
+ * outlets and the other sinks parsed first. */
+void cfg_hj212_parse(struct cfg_ctx *c, struct config *cfg, const config_setting_t *sinks);
+void cfg_hj212_free(struct config *cfg);
+/* The -n lines of every platform: where, what, how often. */
+void cfg_hj212_print(const struct config *cfg, FILE *out);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * sinks.c - the sinks that carry readings, aggregates and alerts
- * away (MQTT, InfluxDB), the local history that keeps them on the gateway,
+ * away (MQTT, InfluxDB; HJ 212 platforms in platform.c), the local history that keeps them on the gateway,
  * and the -n summary an installer reads before
  * leaving the site. Parsing helpers come from get.c.
  */
@@ -215,11 +215,9 @@ void cfg_sinks_parse(struct cfg_ctx *c, struct config *cfg, const config_setting
 		s = cfg_member(c, g, "influx", CFG_OPTIONAL);
 		if (s && cfg_is_group(c, s))
 			parse_influx(c, s, &cfg->influx);
-		s = cfg_member(c, g, "hj212", CFG_OPTIONAL);
-		if (s)
-			cfg_warn(c, s, NULL, "not supported by this version, ignored");
+		cfg_hj212_parse(c, cfg, g);
 	}
-	if (!cfg->mqtt.enabled && !cfg->influx.enabled)
+	if (!cfg->mqtt.enabled && !cfg->influx.enabled && !cfg->n_hj212)
 		cfg_warn(c, g ? g : root, g ? NULL : "sinks",
 			 "no sinks configured: no data will leave this gateway");
 }
@@ -243,6 +241,7 @@ void cfg_sinks_free(struct config *cfg)
 	free(cfg->influx.username);
 	free(cfg->influx.password_file);
 	free(cfg->history.dir);
+	cfg_hj212_free(cfg);
 }
 
 /* ---- the -n summary ----------------------------------------------------- */
@@ -408,7 +407,8 @@ static void print_sinks(const struct config *cfg, FILE *out)
 			"and alerts %d days, at most %d MiB\n", cfg->history.dir,
 			cfg->history.commit_s, cfg->history.raw_days, cfg->history.aggregate_days,
 			cfg->history.max_mb);
-	if (!m->enabled && !x->enabled)
+	cfg_hj212_print(cfg, out);
+	if (!m->enabled && !x->enabled && !cfg->n_hj212)
 		fprintf(out, "no sinks\n");
 }
 

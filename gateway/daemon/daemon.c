@@ -18,6 +18,7 @@
 
 #include "internal.h"
 #include "base/clock.h"
+#include "sinks/hj212/uplink.h"
 #include "sinks/history/history.h"
 #include "sinks/influx/influx.h"
 #include "sinks/mqtt/mqtt.h"
@@ -73,13 +74,30 @@ void daemon_name_sinks(struct daemon *d)
 		d->sink_names[d->n_sinks++] = "influx";
 	if (d->cfg->history.enabled)
 		d->sink_names[d->n_sinks++] = "history";
+	/* config_load allows no more than CFG_MAX_SINKS in all */
+	for (size_t k = 0; k < d->cfg->n_hj212 && d->n_sinks < DAEMON_MAX_SINKS; k++)
+		d->sink_names[d->n_sinks++] = d->cfg->hj212[k].name;
+}
+
+_Static_assert(DAEMON_MAX_SINKS == OUTBOX_MAX_SINKS && DAEMON_MAX_SINKS == CFG_MAX_SINKS,
+	       "daemon: the config, the outbox and the loop must agree on the sink count");
+
+int daemon_hj212_platform(const struct daemon *d, int i)
+{
+	for (size_t k = 0; i >= d->n_sinks - (int)d->cfg->n_hj212 && k < d->cfg->n_hj212; k++)
+		if (strcmp(d->sink_names[i], d->cfg->hj212[k].name) == 0)
+			return (int)k;
+	return -1;
 }
 
 /* Sink i of d->cfg, by its name. 0 or what its maker returned (logged). */
 int daemon_make_sink(struct daemon *d, int i, int64_t started_ms)
 {
 	const struct config *cfg = d->cfg;
+	int k = daemon_hj212_platform(d, i);
 
+	if (k >= 0)
+		return sink_hj212_new(cfg, (size_t)k, d->ob, i, started_ms, &d->sinks[i]);
 	if (i == d->mqtt)
 		return sink_mqtt_new(&cfg->mqtt, cfg->id, d->ob, i, started_ms, &d->sinks[i]);
 	if (strcmp(d->sink_names[i], "history") == 0)

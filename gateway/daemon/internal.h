@@ -17,7 +17,8 @@
 #include "outbox/outbox.h"
 #include "sinks/sink.h"
 
-#define DAEMON_MAX_SINKS 3       /* mqtt, influx, history */
+#define DAEMON_MAX_SINKS 4       /* mqtt, influx, history, HJ 212 platforms:
+				   * as many as the outbox keeps cursors */
 #define DAEMON_METRICS_MS 60000   /* self-metrics record to every sink */
 #define DAEMON_TICK_MS 1000       /* compliance tick: periods, timers */
 #define DAEMON_SAVE_RETRY_MS 60000 /* a failed alert-state save is retried */
@@ -112,6 +113,8 @@ int daemon_add_sinks(struct daemon *d, int64_t started_wall_ms);
 int daemon_make_sink(struct daemon *d, int i, int64_t started_wall_ms);
 void daemon_free_sinks(struct daemon *d);
 void daemon_send_limits(struct daemon *d); /* outfall_limit to InfluxDB sinks */
+/* The sinks.hj212 entry sink i is, or -1 when it is not an HJ 212 platform. */
+int daemon_hj212_platform(const struct daemon *d, int i);
 /* reload.c: SIGHUP. Reads both files again; a valid config is
  * swapped in, an invalid one is logged (every error, file:line) and the
  * running one kept. */

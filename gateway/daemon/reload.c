@@ -187,7 +187,9 @@ static void keep_or_remake(struct daemon *d, const struct config *old)
 
 	for (int i = 0; i < d->n_sinks; i++) {
 		struct sink *sk = &d->sinks[i];
-		bool same = reload_sink_same(old, d->cfg, reload_sink_kind(d, i));
+		bool same = daemon_hj212_platform(d, i) >= 0
+			    ? reload_hj212_same(old, d->cfg, d->sink_names[i])
+			    : reload_sink_same(old, d->cfg, reload_sink_kind(d, i));
 		bool files = sk->ops->files_changed(sk->impl);
 
 		if (same && !files) {

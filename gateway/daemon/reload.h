@@ -35,6 +35,10 @@ int reload_diff(const struct config *old, const struct config *nc, reload_line_f
 
 enum reload_sink { RELOAD_MQTT, RELOAD_INFLUX, RELOAD_HISTORY };
 
+/* True when HJ 212 platform name has the same settings in old and nc,
+ * and what it reads besides (outlet, data_dir, history) is the same. */
+bool reload_hj212_same(const struct config *old, const struct config *nc, const char *name);
+
 /*
  * True when the sink of kind which, made for old, would be made the same
  * for nc: present in both with equal settings, the same gateway id (topics,

@@ -614,6 +614,40 @@ bool reload_sink_same(const struct config *a, const struct config *b, enum reloa
 	       fields_same(influx_fields, N(influx_fields), &a->influx, &b->influx);
 }
 
+static const struct cfg_hj212 *find_hj212(const struct config *c, const char *name)
+{
+	for (size_t k = 0; k < c->n_hj212; k++)
+		if (strcmp(c->hj212[k].name, name) == 0)
+			return &c->hj212[k];
+	return NULL;
+}
+
+bool reload_hj212_same(const struct config *a, const struct config *b, const char *name)
+{
+	const struct cfg_hj212 *x = find_hj212(a, name), *y = find_hj212(b, name);
+
+	return x && y && same_str(a->id, b->id) && same_str(a->data_dir, b->data_dir) &&
+	       a->history.enabled == b->history.enabled &&
+	       same_str(a->history.dir, b->history.dir) && config_hj212_same(x, y) &&
+	       strcmp(a->outlets[x->outlet].id, b->outlets[y->outlet].id) == 0;
+}
+
+/* Platforms added, removed or changed (which setting: -n shows them). */
+static void diff_hj212(struct out *o, const struct config *a, const struct config *b)
+{
+	for (size_t k = 0; k < a->n_hj212; k++) {
+		const struct cfg_hj212 *y = find_hj212(b, a->hj212[k].name);
+
+		if (!y)
+			emit(o, "sink hj212 %s removed", a->hj212[k].name);
+		else if (!reload_hj212_same(a, b, y->name))
+			emit(o, "sink hj212 %s: settings changed", y->name);
+	}
+	for (size_t k = 0; k < b->n_hj212; k++)
+		if (!find_hj212(a, b->hj212[k].name))
+			emit(o, "sink hj212 %s added", b->hj212[k].name);
+}
+
 static void diff_sink(struct out *o, const char *name, bool had, bool has,
 		      const struct field *t, size_t n, const void *x, const void *y)
 {
@@ -645,5 +679,6 @@ int reload_diff(const struct config *a, const struct config *b, reload_line_fn f
 		  N(influx_fields), &a->influx, &b->influx);
 	diff_sink(&o, "history", a->history.enabled, b->history.enabled, history_fields,
 		  N(history_fields), &a->history, &b->history);
+	diff_hj212(&o, a, b);
 	return o.n;
 }

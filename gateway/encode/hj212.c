@@ -487,7 +487,7 @@ static const struct rec_agg_param *agg_find(const struct rec_aggregate *a,
 }
 
 /* One period item; cou NaN: none. */
-static void put_period_item(struct cur *c, const char *code, int dec,
+static void put_period_item(struct cur *c, const char *code, int dec, int cou_dec,
 			    const struct rec_agg_param *ap, double scale,
 			    double cou, char flag)
 {
@@ -497,7 +497,7 @@ static void put_period_item(struct cur *c, const char *code, int dec,
 		double x[] = { ap->min, ap->avg, ap->max };
 		if (isfinite(cou)) {
 			putf(c, "%s-Cou=", code);
-			put_num(c, cou, dec);
+			put_num(c, cou, cou_dec);
 			put(c, ",", 1);
 		}
 		for (int k = 0; k < 3; k++) {
@@ -509,7 +509,7 @@ static void put_period_item(struct cur *c, const char *code, int dec,
 		}
 	} else if (isfinite(cou)) {
 		putf(c, "%s-Cou=", code);
-		put_num(c, cou, dec);
+		put_num(c, cou, cou_dec);
 		put(c, ",", 1);
 	}
 	putf(c, "%s-Flag=%c", code, flag);
@@ -551,7 +551,11 @@ int hj212_cp_period(char *out, size_t cap, const struct hj212_fmt *fmt,
 		}
 		if (!flag_ok(f))
 			return -EINVAL;
-		put_period_item(&c, code, decimals_for(fmt, code),
+		int dec = decimals_for(fmt, code);
+
+		/* Annex B types a factor's value; a minute's load of a few
+		 * grams must not round to 0 kg: its Cou keeps 3 decimals */
+		put_period_item(&c, code, dec, fmt->decimals >= 0 || dec >= 3 ? dec : 3,
 				p == P_VOLUME_TOTAL ? NULL : ap,
 				p == P_FLOW ? 3.6 : 1.0, cou, f);
 	}

@@ -155,7 +155,9 @@ int hj212_cp_rtd(char *out, size_t cap, const struct hj212_fmt *fmt,
  * DataTime=<period start local>;code-Cou=..,code-Min=..,code-Avg=..,
  * code-Max=..,code-Flag=f;... in the order Annex C prints them. Flow
  * (m3/h) goes out in L/s with its Cou in m3; concentrations' Cou (kg) as
- * the aggregate has it; no Cou for pH, temperature, conductivity or
+ * the aggregate has it (with fmt->decimals -1, Cou at 3 decimals at least,
+ * gram and litre: a minute's load is often a few grams); no Cou for pH,
+ * temperature, conductivity or
  * turbidity, nor where the aggregate's cou is NaN. flags[i] is the data
  * flag of a->params[i] (the caller knows if any reading in the period was
  * abnormal: for wastewater one abnormal value flags the period, Annex C.16

@@ -356,8 +356,8 @@ static void test_period_units(void **state)
 	 * in kg as aggregated; no Cou for temperature; oil_animal has no code;
 	 * no readings: flag only; SS at Annex B's N4 (no decimals) */
 	assert_string_equal(out, "DataTime=20160801080000;"
-		"w00000-Cou=36.00,w00000-Min=5.00,w00000-Avg=10.00,w00000-Max=20.00,w00000-Flag=N;"
-		"w01018-Cou=9.0,w01018-Min=200.0,w01018-Avg=250.0,w01018-Max=300.0,w01018-Flag=N;"
+		"w00000-Cou=36.000,w00000-Min=5.00,w00000-Avg=10.00,w00000-Max=20.00,w00000-Flag=N;"
+		"w01018-Cou=9.000,w01018-Min=200.0,w01018-Avg=250.0,w01018-Max=300.0,w01018-Flag=N;"
 		"w01010-Min=20.0,w01010-Avg=21.0,w01010-Max=22.0,w01010-Flag=N;"
 		"w21003-Flag=D;"
 		"w01012-Min=12,w01012-Avg=12,w01012-Max=13,w01012-Flag=N");
@@ -369,15 +369,15 @@ static void test_period_units(void **state)
 	assert_true(hj212_cp_period(out, sizeof(out), &fmt, 1470009600000LL, &a,
 				    "DNM", NULL) > 0);
 	assert_string_equal(out, "DataTime=20160801080000;"
-		"w00000-Cou=35.50,w00000-Min=5.00,w00000-Avg=10.00,w00000-Max=20.00,w00000-Flag=D;"
-		"w01018-Cou=9.0,w01018-Min=200.0,w01018-Avg=250.0,w01018-Max=300.0,w01018-Flag=M");
+		"w00000-Cou=35.500,w00000-Min=5.00,w00000-Avg=10.00,w00000-Max=20.00,w00000-Flag=D;"
+		"w01018-Cou=9.000,w01018-Min=200.0,w01018-Avg=250.0,w01018-Max=300.0,w01018-Flag=M");
 
 	/* only a counter: w00000 carries its Cou */
 	a.n = 1;
 	a.params[0] = a.params[1];
 	assert_true(hj212_cp_period(out, sizeof(out), &fmt, 1470009600000LL, &a,
 				    NULL, NULL) > 0);
-	assert_string_equal(out, "DataTime=20160801080000;w00000-Cou=36.00,w00000-Flag=N");
+	assert_string_equal(out, "DataTime=20160801080000;w00000-Cou=36.000,w00000-Flag=N");
 }
 
 /* ---- UTF-8 byte lengths ------------------------------------------------------ */
