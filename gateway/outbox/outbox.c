@@ -236,6 +236,8 @@ int outbox_append(struct outbox *ob, const struct record *r, int64_t now_mono_ms
 
 	if (n < 0)
 		return n;
+	if (ob->next_seq >= OBX_SEQ_LIMIT)
+		return lost(ob, r, -EOVERFLOW, now_mono_ms); /* never wraps to 0 */
 	ob->now_ms = now_mono_ms;
 	flen = OBX_HDR + (size_t)n;
 	obx_frame_seal(frame, ob->next_seq, (size_t)n);

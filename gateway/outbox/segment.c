@@ -212,7 +212,8 @@ static int scan(const struct obx_stream *st, struct obx_reader *rd, uint64_t seg
 		if (avail == 0)
 			return 0;
 		p = rd->buf + (off - rd->buf_off);
-		if (frame_parse(p, avail, fr) == 0 && fr->seq > min_seq) {
+		if (frame_parse(p, avail, fr) == 0 && fr->seq > min_seq &&
+		    fr->seq < OBX_SEQ_LIMIT) {
 			*at = off;
 			return 1;
 		}
@@ -319,6 +320,25 @@ static int grow(struct obx_stream *st)
 	return 0;
 }
 
+/* A segment named with an implausible seq (a wrap would follow it) is
+ * renamed <name>.aside, out of the way of every later start. */
+static void set_aside(struct obx_stream *st, const char *name)
+{
+	char to[OBX_NAME_MAX + 8];
+
+	snprintf(to, sizeof(to), "%s.aside", name);
+	if (renameat(st->dirfd, name, st->dirfd, to) < 0) {
+		log_err("outbox: %s names seq %s, beyond any real count, and cannot be renamed "
+			"(%s): remove it", name, name + 4, strerror(errno));
+		st->stats->io_errors++;
+		return;
+	}
+	fsync(st->dirfd);
+	st->stats->corrupt_found++;
+	log_warn("outbox: %s names a seq beyond any real count; set aside as %s, its records "
+		 "are not sent", name, to);
+}
+
 int obx_stream_list(struct obx_stream *st)
 {
 	int fd = fcntl(st->dirfd, F_DUPFD_CLOEXEC, 0);
@@ -340,6 +360,10 @@ int obx_stream_list(struct obx_stream *st)
 
 		if (!parse_name(de->d_name, st->kind, &first))
 			continue;
+		if (first >= OBX_SEQ_LIMIT) {
+			set_aside(st, de->d_name);
+			continue;
+		}
 		rc = grow(st);
 		if (rc == 0)
 			st->segs[st->n_segs++] = (struct obx_seg){ .first_seq = first };
@@ -437,6 +461,7 @@ static int reopen_last(struct obx_stream *st)
 			 name, (unsigned long long)((uint64_t)sb.st_size - sg->size),
 			 (unsigned long long)sg->size);
 		st->stats->truncated_tail++;
+		st->tail_cut = (uint64_t)sb.st_size - sg->size;
 	}
 	st->wfd = fd;
 	return 0;

@@ -19,6 +19,10 @@
 #define OBX_FRAME_MAX (OBX_HDR + OUTBOX_CODEC_MAX)
 #define OBX_RBUF 8192  /* reader buffer: many frames per read(2) */
 #define OBX_NAME_MAX 32 /* "seg-0123456789abcdef.log" and NUL */
+/* No real outbox counts this far (2^62 records: 146 000 years at a million
+ * a second): a name or frame beyond it is damage, and stopping here keeps
+ * seq from ever wrapping to 0. */
+#define OBX_SEQ_LIMIT (1ULL << 62)
 
 enum obx_kind { OBX_TEL, OBX_ALR, OBX_NKINDS };
 
@@ -79,6 +83,7 @@ struct obx_stream {
 	int64_t undo_min_ts_ms;
 	int64_t undo_max_ts_ms;
 	bool need_trunc;            /* file may hold bytes past size: cut first */
+	uint64_t tail_cut;          /* bytes replay cut off the newest segment */
 	bool last_unread;           /* replay could not read the newest segment */
 	int64_t pending_ms;         /* monotonic ms of the oldest unsynced append */
 	int64_t retry_ms;           /* after a failed sync, not before this */

@@ -244,6 +244,7 @@ static void test_gateway_id_and_data_dir(void **state)
 	};
 	static const char *const want_dir[] = {
 		"gateway: data_dir /var/lib/outfall -> /var/lib/outfall2",
+		"gateway: run_dir /var/lib/outfall -> /var/lib/outfall2", /* follows by default */
 	};
 	struct pair p;
 
@@ -254,7 +255,7 @@ static void test_gateway_id_and_data_dir(void **state)
 	free_pair(&p);
 	load_pair(state, 'g', "data_dir = \"/var/lib/outfall\";",
 		  "data_dir = \"/var/lib/outfall2\";", &p);
-	expect(&p, want_dir, 1);
+	expect(&p, want_dir, 2);
 	assert_true(reload_sink_same(p.a, p.b, RELOAD_MQTT));
 	assert_false(reload_sink_same(p.a, p.b, RELOAD_INFLUX));
 	free_pair(&p);
