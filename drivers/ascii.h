@@ -94,7 +94,8 @@ int ascii_framer_feed(struct ascii_framer *f, enum ascii_term term, int max_line
  * out[0 .. s->n_channels), judged as above. Returns 0, -EBADMSG for a
  * malformed line (a byte outside printable ASCII and tab, a blank line, a
  * kv line without a key=value field) or -ENOMSG for a kv line that carries
- * none of the sensor's keys; out is untouched on failure. Pure.
+ * none of the sensor's keys, -EINVAL for a sensor of more than
+ * CFG_MAX_CHANNELS channels; out is untouched on failure. Pure.
  */
 int ascii_parse_line(const struct cfg_sensor *s, const char *line, size_t len,
 		     struct rec_value *out);

@@ -39,14 +39,15 @@ static const char *const bus_known[] = { "name", "device", "baud", "parity", "da
 					 "stop_bits", "timeout_ms", "retries", NULL };
 static const char *const sensor_known[] = { "name", "bus", "driver", "slave", "interval_s",
 					    "gap_s", "retry_max_s", "channels", "terminator", "format",
-					    "separator", "kv_separator", "query", "max_line",
-					    NULL };
+					    "separator", "kv_separator", "decimal", "query",
+					    "max_line", NULL };
 static const char *const channel_known[] = { "parameter", "table", "register", "type",
 					     "word_order", "scale", "offset", "range",
 					     "flatline_s", "key", "field", NULL };
 /* Settings of one driver that the other must not be given. */
 static const char *const ascii_sensor_only[] = { "terminator", "format", "separator",
-						 "kv_separator", "query", "max_line", NULL };
+						 "kv_separator", "decimal", "query", "max_line",
+						 NULL };
 static const char *const modbus_channel_only[] = { "register", "table", "type", "word_order",
 						   NULL };
 static const char *const ascii_channel_only[] = { "key", "field", NULL };
@@ -54,6 +55,7 @@ static const char *const ascii_channel_only[] = { "key", "field", NULL };
 static const char *const parities[] = { "N", "E", "O", NULL };
 static const char *const drivers[] = { "modbus", "ascii", NULL };
 static const char *const formats[] = { "kv", "csv", NULL };
+static const char *const decimals[] = { ".", ",", NULL };
 /* enum ascii_term: the bytes, and how a message spells them */
 static const char *const term_bytes[] = { "\r\n", "\n", "\r" };
 static const char *const term_names[] = { "\"\\r\\n\"", "\"\\n\"", "\"\\r\"" };
@@ -466,6 +468,22 @@ static void parse_terminator(struct cfg_ctx *c, const config_setting_t *g, struc
 	free(str);
 }
 
+/* The numbers' decimal mark; a comma one needs other separators. */
+static void parse_decimal(struct cfg_ctx *c, const config_setting_t *g, struct cfg_ascii *a)
+{
+	int v;
+
+	if (cfg_enum(c, g, "decimal", CFG_OPTIONAL, decimals, "decimal mark", &v) <= 0)
+		return;
+	a->decimal = *decimals[v];
+	if (a->decimal == ',' && a->separator == ',')
+		cfg_error(c, g, "decimal", "\",\" is the field separator too%s: set separator "
+			  "to what the sensor puts between fields (\";\" or \" \", say)",
+			  config_setting_get_member(g, "separator") ? "" : " (the default)");
+	else if (a->decimal == ',' && a->format == ASCII_KV && a->kv_separator == ',')
+		cfg_error(c, g, "decimal", "\",\" is the kv_separator too");
+}
+
 static void parse_ascii(struct cfg_ctx *c, const config_setting_t *g, struct cfg_ascii *a)
 {
 	int v, kv_given = 0;
@@ -486,6 +504,7 @@ static void parse_ascii(struct cfg_ctx *c, const config_setting_t *g, struct cfg
 		 (a->kv_separator == ' ' || a->kv_separator == '\t'))
 		cfg_error(c, g, "kv_separator", "a blank cannot separate keys from values when "
 			  "blanks separate the fields");
+	parse_decimal(c, g, a);
 	if (cfg_string(c, g, "query", CFG_OPTIONAL, &a->query) > 0) {
 		a->query_len = strlen(a->query);
 		if (a->query_len > CFG_ASCII_QUERY_MAX)
@@ -593,7 +612,7 @@ static void parse_sensors(struct cfg_ctx *c, struct config *cfg, const config_se
 		*s = (struct cfg_sensor){ .bus = -1, .outlet = -1,
 					  .line = (int)config_setting_source_line(g),
 					  .ascii = { .separator = ',', .kv_separator = '=',
-						     .max_line = 256 } };
+						     .decimal = '.', .max_line = 256 } };
 		if (!cfg_is_group(c, g))
 			continue;
 		if (parse_sensor(c, cfg, g, s))

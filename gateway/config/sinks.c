@@ -255,9 +255,11 @@ static const char *plural(size_t n, const char *one, const char *many)
 static void print_sensor(const struct config *cfg, const struct cfg_sensor *s, FILE *out)
 {
 	if (s->driver == DRIVER_ASCII)
-		fprintf(out, "sensor %s: bus %s, ascii %s lines of at most %d bytes, %s", s->name,
-			cfg->buses[s->bus].name, s->ascii.format == ASCII_KV ? "kv" : "csv",
-			s->ascii.max_line, s->ascii.query ? "asked" : "streaming");
+		fprintf(out, "sensor %s: bus %s, ascii %s lines of at most %d bytes%s, %s",
+			s->name, cfg->buses[s->bus].name,
+			s->ascii.format == ASCII_KV ? "kv" : "csv", s->ascii.max_line,
+			s->ascii.decimal == ',' ? " with decimal commas" : "",
+			s->ascii.query ? "asked" : "streaming");
 	else
 		fprintf(out, "sensor %s: bus %s, modbus slave %d", s->name,
 			cfg->buses[s->bus].name, s->slave);
