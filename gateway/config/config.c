@@ -80,7 +80,7 @@ static void check_timezone(struct cfg_ctx *c, const config_setting_t *g, const c
 	if (tz[0] == '/' || strstr(tz, "..") || n < 0 || (size_t)n >= sizeof(path) ||
 	    stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		cfg_error(c, g, "timezone", "unknown time zone \"%s\" (no such zone under %s)",
-			  tz, dir);
+			  CFG_SHOW(tz), dir);
 }
 
 /* A relative gateway.permits is taken from the gateway file's directory, so
@@ -117,7 +117,8 @@ static void parse_gateway(struct cfg_ctx *c, struct config *cfg, const config_se
 		cfg_name_ok(c, g, "id", cfg->id, GATEWAY_ID_MAX);
 	if (cfg_string(c, g, "data_dir", CFG_OPTIONAL, &cfg->data_dir) > 0 &&
 	    cfg->data_dir[0] != '/')
-		cfg_error(c, g, "data_dir", "\"%s\" must be an absolute path", cfg->data_dir);
+		cfg_error(c, g, "data_dir", "\"%s\" must be an absolute path",
+			  CFG_SHOW(cfg->data_dir));
 	if (cfg_string(c, g, "timezone", CFG_OPTIONAL, &cfg->timezone) >= 0 && cfg->timezone)
 		check_timezone(c, g, cfg->timezone);
 	cfg_int(c, g, "fsync_ms", CFG_OPTIONAL, 0, 600000, "ms", &cfg->fsync_ms);
@@ -201,7 +202,7 @@ static void parse_buses(struct cfg_ctx *c, struct config *cfg, const config_sett
 		j = CFG_FIND(cfg->buses, i, struct cfg_bus, name, b->name);
 		if (j >= 0)
 			cfg_error(c, g, "name", "\"%s\" is already the name of buses[%d]",
-				  b->name, j);
+				  CFG_SHOW(b->name), j);
 		j = CFG_FIND(cfg->buses, i, struct cfg_bus, device, b->device);
 		if (j >= 0)
 			cfg_error(c, g, "device", "%s is already used by buses[%d] (%s); one bus "
@@ -271,19 +272,19 @@ static void check_key(struct cfg_ctx *c, const config_setting_t *g, const struct
 	size_t n = strlen(key);
 
 	if (n > CFG_ASCII_KEY_MAX) {
-		cfg_error(c, g, "key", "\"%s\" is %zu bytes, longer than %d", key, n,
+		cfg_error(c, g, "key", "\"%s\" is %zu bytes, longer than %d", CFG_SHOW(key), n,
 			  CFG_ASCII_KEY_MAX);
 		return;
 	}
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
 		if (*p <= ' ' || *p >= 0x7f) {
 			cfg_error(c, g, "key", "\"%s\" may hold only printable ASCII without "
-				  "blanks (byte 0x%02x)", key, *p);
+				  "blanks (byte 0x%02x)", CFG_SHOW(key), *p);
 			return;
 		}
 		if (*p == (unsigned char)a->separator || *p == (unsigned char)a->kv_separator) {
 			cfg_error(c, g, "key", "\"%s\" contains '%c', which separates the fields "
-				  "of a line", key, *p);
+				  "of a line", CFG_SHOW(key), *p);
 			return;
 		}
 	}
@@ -338,7 +339,7 @@ static void parse_channel(struct cfg_ctx *c, const config_setting_t *g,
 		ch->param = param_from_name(name);
 		if (ch->param < 0)
 			cfg_error(c, g, "parameter", "unknown parameter \"%s\" (expected one "
-				  "of %s)", name, param_all_names());
+				  "of %s)", CFG_SHOW(name), param_all_names());
 	}
 	free(name);
 	if (known && s->driver == DRIVER_ASCII)
@@ -367,7 +368,7 @@ static void check_channel_clash(struct cfg_ctx *c, const config_setting_t *g,
 				  param_name(ch->param), j);
 		if (ch->key && o->key && strcmp(ch->key, o->key) == 0)
 			cfg_error(c, g, "key", "\"%s\" is already read by channels[%zu] (%s)",
-				  ch->key, j, param_name(o->param));
+				  CFG_SHOW(ch->key), j, param_name(o->param));
 		if (ch->field > 0 && o->field == ch->field)
 			cfg_error(c, g, "field", "%d is already read by channels[%zu] (%s)",
 				  ch->field, j, param_name(o->param));
@@ -574,7 +575,7 @@ static bool parse_sensor(struct cfg_ctx *c, const struct config *cfg,
 	if (cfg_string(c, g, "bus", CFG_REQUIRED, &bus) > 0) {
 		s->bus = CFG_FIND(cfg->buses, cfg->n_buses, struct cfg_bus, name, bus);
 		if (s->bus < 0)
-			cfg_error(c, g, "bus", "no bus named \"%s\" in buses", bus);
+			cfg_error(c, g, "bus", "no bus named \"%s\" in buses", CFG_SHOW(bus));
 	}
 	free(bus);
 	known = cfg_enum(c, g, "driver", CFG_OPTIONAL, drivers, "driver", &driver);
@@ -620,7 +621,7 @@ static void parse_sensors(struct cfg_ctx *c, struct config *cfg, const config_se
 		j = CFG_FIND(cfg->sensors, i, struct cfg_sensor, name, s->name);
 		if (j >= 0)
 			cfg_error(c, g, "name", "\"%s\" is already the name of sensors[%d]",
-				  s->name, j);
+				  CFG_SHOW(s->name), j);
 		for (j = 0; s->bus >= 0 && s->slave > 0 && j < (int)i; j++)
 			if (cfg->sensors[j].bus == s->bus && cfg->sensors[j].slave == s->slave)
 				cfg_error(c, g, "slave", "%d on bus %s is already sensors[%d] (%s)",

@@ -327,7 +327,7 @@ bool cfg_read_file(struct cfg_ctx *c, config_t *lc, const char *path,
 	if (!why)
 		why = strerror(e);
 	if (!f && from) {
-		cfg_error(c, from, member, "cannot read \"%s\": %s", path, why);
+		cfg_error(c, from, member, "cannot read \"%s\": %s", CFG_SHOW(path), why);
 		return false;
 	}
 	if (!f) {
