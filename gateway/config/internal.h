@@ -138,10 +138,20 @@ const char *cfg_type_text(const config_setting_t *s);
  * quoted strings (full-width or curly quotes and punctuation from an input
  * method, a byte order mark) are reported as file:line:column with the
  * ASCII character to type instead, before libconfig would say only "syntax
- * error". A file that cannot be opened is reported at from's member when
- * from is given. False when the file did not parse. */
+ * error". Then libconfig parses it in a child first (cfg_parse_in_child).
+ * A file that cannot be opened is reported at from's member when from is
+ * given. False when the file did not parse. */
 bool cfg_read_file(struct cfg_ctx *c, config_t *lc, const char *path,
 		   const config_setting_t *from, const char *member);
+
+/* syntax.c: parses path (open as f, at its start) into a copy of lc in a
+ * child process that then exits, so what libconfig leaks on a syntax error
+ * (and an exit() of its scanner) stays there. 1: it parses, rewind f and
+ * parse it here; 0: it does not, reported (file:line: syntax error, or
+ * that the parse took over CFG_PARSE_TIMEOUT_MS); -1: no child could be
+ * run (no pipe, no fork), nothing reported: parse it here. */
+#define CFG_PARSE_TIMEOUT_MS 5000
+int cfg_parse_in_child(struct cfg_ctx *c, config_t *lc, FILE *f, const char *path);
 
 /* suggest.c: the known name (from known, NULL-ended) an unknown setting name
  * was probably meant to be, or NULL when none is close. */
