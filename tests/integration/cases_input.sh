@@ -70,3 +70,34 @@ for f in fails:
 sys.exit(1 if fails else 0)
 PY
 }
+
+# An ASCII probe that writes decimal commas ("pH=7,31;COD=231,5;T=21,3"),
+# played by a shell loop on a socat pty pair. Set for the point, the daemon
+# names the decimal comma and reads no value; after a reload with
+# decimal = "," it reads 7.31, 231.5 and 21.3.
+case_ascii_decimal_comma() {
+	fresh_run || return 1
+	socat pty,raw,echo=0,link="$WORK/tty" pty,raw,echo=0,link="$WORK/probe" \
+		2> "$WORK/socat.err" &
+	remember $!
+	wait_for 10 test -e "$WORK/probe" || { echo "no pty pair"; return 1; }
+	(while sleep 0.3; do printf 'pH=7,31;COD=231,5;T=21,3\r\n'; done > "$WORK/probe") &
+	remember $!
+	write_ascii_config "$WORK/cfg" "$WORK/tty" kv
+	sed -i 's/format = "kv";/format = "kv"; separator = ";";/' "$WORK/cfg/outfall.conf"
+	"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" > "$WORK/daemon.log" 2>&1 &
+	local pid=$!
+	remember $pid
+	wait_for 20 grep -q "sensor probe1 (ascii on rs232-0): numbers with a decimal comma" \
+		"$WORK/daemon.log" || { echo "the decimal comma was not named"; return 1; }
+	grep -q '"ph":{"v":[0-9]' "$WORK/mqtt.log" && { echo "a value was read"; return 1; }
+	sed -i 's/separator = ";";/separator = ";"; decimal = ",";/' "$WORK/cfg/outfall.conf"
+	kill -HUP "$pid"
+	wait_for 10 grep -q "reload: done" "$WORK/daemon.log" || { echo "reload failed"; return 1; }
+	wait_for 20 grep -q '"ph":{"v":7.31,' "$WORK/mqtt.log" ||
+		{ echo "pH 7,31 not read as 7.31"; return 1; }
+	grep -m 1 '"ph":{"v":7.31,' "$WORK/mqtt.log"
+	grep -q '"cod":{"v":231.5,' "$WORK/mqtt.log" && grep -q '"temp":{"v":21.3,' "$WORK/mqtt.log" ||
+		{ echo "COD or T not read"; return 1; }
+	kill -TERM "$pid"; wait "$pid" || { echo "outfalld exit $?"; return 1; }
+}
