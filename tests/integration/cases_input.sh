@@ -2,8 +2,9 @@
 # daemon (issue 13): a data_dir that is a file, ASCII lines with decimal
 # commas, and the data_gap alert of lost records, which is about no
 # parameter. Sourced by run.sh after lib.sh: uses BUILD, WORK, HERE,
-# fresh_run, write_config, remember, wait_for. Assertions are on the
-# daemon's exit code and log, and on what the broker and InfluxDB received.
+# fresh_run, write_config, write_ascii_config (cases_ascii.sh), remember,
+# wait_for, and socat. Assertions are on the daemon's exit code and log,
+# and on what the broker and InfluxDB received.
 
 # data_dir names a regular file: refused as "not a directory" (exit 73),
 # not as a permission problem.
