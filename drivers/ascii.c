@@ -150,38 +150,64 @@ static bool fields_next(struct fields *f, const char **s, size_t *n)
 	return true;
 }
 
-/* A decimal number, all of it: no hex, no "nan" or "inf", no unit. */
-static bool parse_number(const char *s, size_t n, double *v)
+/* What a value token is. */
+enum num {
+	NUM_OK,
+	NUM_BAD,  /* not a number: the channel is Q_INVALID */
+	NUM_MARK, /* a number with the other decimal mark than the sensor's */
+};
+
+/*
+ * A decimal number, all of it: no hex, no "nan" or "inf", no unit. Its
+ * decimal mark is the point, or the comma when comma_mark (the sensor's
+ * decimal = ","). A number that reads with one of the other mark in its
+ * place (7,31 on a sensor set for the point, 7.31 on one set for the
+ * comma) is NUM_MARK: its line is a framing error that says so, never a
+ * silently invalid value.
+ */
+static enum num parse_number(const char *s, size_t n, bool comma_mark, double *v)
 {
 	char tok[ASCII_NUM_MAX + 1];
+	char mark = comma_mark ? ',' : '.', other = comma_mark ? '.' : ',';
 	char *endp;
 	double x;
+	int others = 0;
 
 	if (n == 0 || n > ASCII_NUM_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || strchr("+-.eE", s[i])))
-			return false;
-	memcpy(tok, s, n);
+		return NUM_BAD;
+	for (size_t i = 0; i < n; i++) {
+		tok[i] = s[i];
+		if (s[i] == mark || (s[i] == other && ++others == 1))
+			tok[i] = '.';
+		else if (!((s[i] >= '0' && s[i] <= '9') || strchr("+-eE", s[i])))
+			return NUM_BAD;
+	}
 	tok[n] = '\0';
 	errno = 0;
 	x = strtod(tok, &endp);
 	if (endp != tok + n || (errno == ERANGE && isinf(x)))
-		return false;
+		return NUM_BAD;
+	if (others)
+		return NUM_MARK;
 	*v = x;
-	return true;
+	return NUM_OK;
 }
 
-/* s[0 .. n) (found) judged for channel ch, as decode_channel does. */
-static struct rec_value channel_value(const struct cfg_channel *ch, bool found, const char *s,
-				      size_t n)
+/* s[0 .. n) (found) judged for channel ch, as decode_channel does; *mark
+ * is set when it is a number with the other decimal mark (NUM_MARK). */
+static struct rec_value channel_value(const struct cfg_sensor *s, const struct cfg_channel *ch,
+				      bool found, const char *v, size_t n, bool *mark)
 {
 	struct rec_value out = { .v = NAN, .param = (uint8_t)ch->param, .quality = Q_INVALID };
-	double raw;
+	enum num r = found ? parse_number(v, n, s->ascii.decimal == ',', &out.v) : NUM_BAD;
 
-	if (!found || !parse_number(s, n, &raw))
+	if (r == NUM_MARK)
+		*mark = true;
+	if (r != NUM_OK) {
+		out.v = NAN;
 		return out;
-	out.v = raw * ch->scale + ch->offset;
+	}
+	out.v = out.v * ch->scale + ch->offset;
 	if (!isfinite(out.v))
 		out.quality = Q_INVALID;
 	else if (ch->has_range && (out.v < ch->range_min || out.v > ch->range_max))
@@ -189,6 +215,20 @@ static struct rec_value channel_value(const struct cfg_channel *ch, bool found, 
 	else
 		out.quality = Q_OK;
 	return out;
+}
+
+/* All digits, with an optional sign: what "pH=7,31" leaves on each side of
+ * its comma when the comma also separates the fields. */
+static bool is_integer(const char *s, size_t n)
+{
+	size_t i = n > 0 && (s[0] == '+' || s[0] == '-') ? 1 : 0;
+
+	if (i == n)
+		return false;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
 }
 
 static bool line_clean(const char *line, size_t len)
@@ -205,11 +245,35 @@ static bool line_clean(const char *line, size_t len)
 	return !blank;
 }
 
-static int parse_kv(const struct cfg_sensor *s, const char *line, size_t len,
+/* The kv and csv parsers fill out[0 .. n) and found[], both of
+ * CFG_MAX_CHANNELS: every loop is bounded by that size too, so their safety
+ * does not rest on the config validator (ascii_parse_line refuses more). */
+/* The channels of s named by key k take value v; false when none is. */
+static bool kv_take(const struct cfg_sensor *s, size_t n, const char *k, size_t kn,
+		    const char *v, size_t vn, bool *found, struct rec_value *out, bool *mark)
+{
+	bool hit = false;
+
+	for (size_t i = 0; i < n && i < CFG_MAX_CHANNELS; i++) {
+		const struct cfg_channel *ch = &s->channels[i];
+
+		if (found[i] || !ch->key || strlen(ch->key) != kn || memcmp(ch->key, k, kn))
+			continue;
+		found[i] = true; /* the first of a repeated key counts */
+		out[i] = channel_value(s, ch, true, v, vn, mark);
+		hit = true;
+	}
+	return hit;
+}
+
+static int parse_kv(const struct cfg_sensor *s, size_t n, const char *line, size_t len,
 		    struct rec_value *out)
 {
 	struct fields f = { line, line + len, s->ascii.separator, false };
 	bool found[CFG_MAX_CHANNELS] = { false };
+	/* a comma between fields may have cut a decimal comma: pH=7,31 */
+	bool cut = s->ascii.separator == ',' && s->ascii.decimal != ',';
+	bool mark = false, after_int = false;
 	int pairs = 0, hits = 0;
 	const char *fs;
 	size_t fn;
@@ -218,73 +282,80 @@ static int parse_kv(const struct cfg_sensor *s, const char *line, size_t len,
 		const char *eq = fn ? memchr(fs, s->ascii.kv_separator, fn) : NULL;
 		const char *k = fs, *v;
 		size_t kn, vn;
+		bool hit;
 
-		if (!eq)
-			continue; /* a device id, a timestamp, a status word */
+		if (!eq) { /* a device id, a timestamp, a status word: passed over */
+			mark = mark || (cut && after_int && is_integer(fs, fn));
+			after_int = false;
+			continue;
+		}
 		kn = (size_t)(eq - fs);
 		v = eq + 1;
 		vn = fn - kn - 1;
 		trim(&k, &kn);
 		trim(&v, &vn);
+		after_int = false;
 		if (kn == 0)
 			continue;
 		pairs++;
-		for (size_t i = 0; i < s->n_channels; i++) {
-			const struct cfg_channel *ch = &s->channels[i];
-
-			if (found[i] || !ch->key || strlen(ch->key) != kn || memcmp(ch->key, k, kn))
-				continue;
-			found[i] = true; /* the first of a repeated key counts */
-			out[i] = channel_value(ch, true, v, vn);
-			hits++;
-		}
+		hit = kv_take(s, n, k, kn, v, vn, found, out, &mark);
+		hits += hit;
+		after_int = hit && is_integer(v, vn);
 	}
 	if (pairs == 0)
 		return -EBADMSG;
+	if (mark)
+		return -EDOM;
 	if (hits == 0)
 		return -ENOMSG;
-	for (size_t i = 0; i < s->n_channels; i++)
+	for (size_t i = 0; i < n && i < CFG_MAX_CHANNELS; i++)
 		if (!found[i])
-			out[i] = channel_value(&s->channels[i], false, NULL, 0);
+			out[i] = channel_value(s, &s->channels[i], false, NULL, 0, &mark);
 	return 0;
 }
 
-static void parse_csv(const struct cfg_sensor *s, const char *line, size_t len,
-		      struct rec_value *out)
+static int parse_csv(const struct cfg_sensor *s, size_t n, const char *line, size_t len,
+		     struct rec_value *out)
 {
 	struct fields f = { line, line + len, s->ascii.separator, false };
 	bool found[CFG_MAX_CHANNELS] = { false };
+	bool mark = false;
 	const char *fs;
 	size_t fn;
 	int idx = 0;
 
 	while (fields_next(&f, &fs, &fn)) {
 		idx++;
-		for (size_t i = 0; i < s->n_channels; i++) {
+		for (size_t i = 0; i < n && i < CFG_MAX_CHANNELS; i++) {
 			if (s->channels[i].field != idx)
 				continue;
 			found[i] = true;
-			out[i] = channel_value(&s->channels[i], true, fs, fn);
+			out[i] = channel_value(s, &s->channels[i], true, fs, fn, &mark);
 		}
 	}
-	for (size_t i = 0; i < s->n_channels; i++)
+	if (mark)
+		return -EDOM;
+	for (size_t i = 0; i < n && i < CFG_MAX_CHANNELS; i++)
 		if (!found[i])
-			out[i] = channel_value(&s->channels[i], false, NULL, 0);
+			out[i] = channel_value(s, &s->channels[i], false, NULL, 0, &mark);
+	return 0;
 }
 
 int ascii_parse_line(const struct cfg_sensor *s, const char *line, size_t len,
 		     struct rec_value *out)
 {
 	struct rec_value vals[CFG_MAX_CHANNELS];
-	size_t n = s->n_channels < CFG_MAX_CHANNELS ? s->n_channels : CFG_MAX_CHANNELS;
+	size_t n = s->n_channels;
 	int rc = 0;
 
+	if (n > CFG_MAX_CHANNELS)
+		return -EINVAL;
 	if (!line_clean(line, len))
 		return -EBADMSG;
 	if (s->ascii.format == ASCII_KV)
-		rc = parse_kv(s, line, len, vals);
+		rc = parse_kv(s, n, line, len, vals);
 	else
-		parse_csv(s, line, len, vals);
+		rc = parse_csv(s, n, line, len, vals);
 	if (rc == 0)
 		memcpy(out, vals, n * sizeof(*vals));
 	return rc;
@@ -307,6 +378,7 @@ struct attempt {
 	bool have;    /* vals hold a good line */
 	int lines;    /* lines judged */
 	int bad;      /* of those, framing errors */
+	int mark;     /* of those bad ones, numbers with the other decimal mark */
 	int foreign;  /* of those, without the sensor's keys */
 };
 
@@ -422,8 +494,9 @@ static void take_lines(struct port *p, struct attempt *at, const char *buf, size
 			at->foreign++;
 		} else if (r < 0) {
 			at->bad++;
+			at->mark += r == -EDOM;
 			at->cnt->crc_errors++;
-		} else {
+		} else { /* ascii_parse_line took n_channels <= CFG_MAX_CHANNELS */
 			memcpy(at->vals, vals, s->n_channels * sizeof(vals[0]));
 			at->have = true;
 		}
@@ -540,6 +613,8 @@ static int attempt_result(struct attempt *at)
 {
 	if (at->have)
 		return 0;
+	if (at->mark > 0)
+		return -EDOM;
 	if (at->bad > 0)
 		return -EBADMSG;
 	if (at->foreign > 0) {
@@ -587,7 +662,7 @@ static int poll_query(struct port *p, struct attempt *at)
 	int rc;
 
 	at->have = false;
-	at->lines = at->bad = at->foreign = 0;
+	at->lines = at->bad = at->mark = at->foreign = 0;
 	if (tcflush(p->fd, TCIFLUSH) < 0)
 		return -errno;
 	ascii_framer_reset(&p->fr);
@@ -606,13 +681,13 @@ static int ascii_poll(struct port *p, const struct cfg_sensor *s, bool quick,
 	int attempts = s->ascii.query && !quick ? 1 + p->retries : 1;
 	int rc = -EIO;
 
+	if (s->n_channels > CFG_MAX_CHANNELS) /* out->values and at.vals hold that many */
+		return -EINVAL;
 	out->n = (uint8_t)s->n_channels;
 	for (size_t i = 0; i < s->n_channels; i++)
 		out->values[i] = (struct rec_value){ .v = 0.0,
 						     .param = (uint8_t)s->channels[i].param,
 						     .quality = Q_NO_RESPONSE };
-	if (s->n_channels > CFG_MAX_CHANNELS)
-		return -EINVAL;
 	for (int i = 0; i < attempts; i++) {
 		rc = s->ascii.query ? poll_query(p, &at) : poll_stream(p, &at);
 		if (rc != -ETIMEDOUT && rc != -EBADMSG)

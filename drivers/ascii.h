@@ -32,7 +32,8 @@
  * for each attempt that got none (timeouts).
  *
  * Values: each channel's number goes through strtod, which must consume it
- * all (decimal digits, sign, point, exponent only), then scale and offset;
+ * all (decimal digits, sign, the sensor's decimal mark - a point, or the
+ * comma with decimal = "," - and exponent only), then scale and offset;
  * a non-finite result is Q_INVALID, one outside the channel's range
  * Q_OUT_OF_RANGE, else Q_OK, as decode_channel judges registers. A key or
  * field missing from a good line, empty or not a number gives that channel
@@ -40,9 +41,18 @@
  * raises sensor_fault at once where a misnamed key would otherwise only
  * show as a data gap.
  *
+ * Decimal marks: a number written with the other mark (7,31 on a sensor
+ * set for the point, 7.31 on one set for the comma) makes its line a
+ * framing error of its own kind, -EDOM, so the log can name it; so does a
+ * kv line whose comma separator cut one (pH=7,31,COD=2: a whole number of
+ * one of the sensor's keys followed by a bare whole number). A CSV line
+ * with comma separators cannot be told apart and is read as fields.
+ *
  * Poll results: 0 a good line was read; -ETIMEDOUT no usable line;
- * -EBADMSG only framing errors; -EPROTO only lines without the sensor's
- * keys (counted as exceptions); -EIO or another -errno the port failed.
+ * -EDOM no good line, and some had the other decimal mark; -EBADMSG only
+ * framing errors; -EPROTO only lines without the sensor's keys (counted
+ * as exceptions); -EIO or another -errno the port failed; -EINVAL a
+ * sensor of more than CFG_MAX_CHANNELS channels (nothing written).
  *
  * Blocking bound: a streaming poll waits at most the bus's timeout_ms
  * (draining included); a query poll at most (1 + retries) x timeout_ms,
@@ -93,8 +103,10 @@ int ascii_framer_feed(struct ascii_framer *f, enum ascii_term term, int max_line
  * Parses one line of sensor s (kv or csv, without its terminator) into
  * out[0 .. s->n_channels), judged as above. Returns 0, -EBADMSG for a
  * malformed line (a byte outside printable ASCII and tab, a blank line, a
- * kv line without a key=value field) or -ENOMSG for a kv line that carries
- * none of the sensor's keys; out is untouched on failure. Pure.
+ * kv line without a key=value field), -EDOM for one with the other decimal
+ * mark, -ENOMSG for a kv line that carries none of the sensor's keys, or
+ * -EINVAL for a sensor of more than CFG_MAX_CHANNELS channels; out is
+ * untouched on failure. Pure.
  */
 int ascii_parse_line(const struct cfg_sensor *s, const char *line, size_t len,
 		     struct rec_value *out);

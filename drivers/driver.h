@@ -29,9 +29,11 @@ struct drv_counters {
 /*
  * Results of poll(): 0 every channel read; -ETIMEDOUT the slave stayed
  * silent; -EBADMSG only garbled answers; -EPROTO the slave answered with an
- * exception (wrong register or function); -EIO (or another -errno) the port
- * itself failed and must be closed and reopened. On failure the channels
- * not read carry Q_NO_RESPONSE.
+ * exception (wrong register or function); -EDOM (ascii only) the lines'
+ * numbers have the other decimal mark than the sensor's decimal setting,
+ * framing errors counted in crc_errors as -EBADMSG's are; -EIO (or another
+ * -errno) the port itself failed and must be closed and reopened. On
+ * failure the channels not read carry Q_NO_RESPONSE.
  */
 struct driver_ops {
 	const char *name;

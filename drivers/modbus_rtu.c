@@ -98,6 +98,8 @@ int modbus_rtu_plan(const struct cfg_sensor *s, int order[CFG_MAX_CHANNELS],
 	int n = (int)s->n_channels;
 	int groups = 0;
 
+	if (s->n_channels > CFG_MAX_CHANNELS) /* order[] and starts[] hold that many */
+		return -EINVAL;
 	for (int i = 0; i < n; i++) {
 		int j = i;
 
@@ -194,6 +196,8 @@ static int rtu_poll(struct port *p, const struct cfg_sensor *s, bool quick,
 	int groups = modbus_rtu_plan(s, order, starts);
 	int result = 0;
 
+	if (groups < 0) /* more channels than out->values holds */
+		return groups;
 	out->n = (uint8_t)s->n_channels;
 	for (size_t i = 0; i < s->n_channels; i++)
 		out->values[i] = (struct rec_value){ .v = 0.0,

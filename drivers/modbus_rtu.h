@@ -16,7 +16,9 @@ extern const struct driver_ops modbus_rtu_ops;
 
 /* Splits a sensor's channels into read requests: fills order[] with channel
  * indexes sorted by (table, register) and starts[] with the index in order[]
- * where each request begins; returns the number of requests. Pure. */
+ * where each request begins; returns the number of requests, or -EINVAL
+ * (nothing written) for a sensor of more than CFG_MAX_CHANNELS channels,
+ * which poll then returns too, before it writes a value. Pure. */
 int modbus_rtu_plan(const struct cfg_sensor *s, int order[CFG_MAX_CHANNELS],
 		    int starts[CFG_MAX_CHANNELS + 1]);
 

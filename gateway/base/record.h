@@ -97,12 +97,16 @@ enum alert_kind {
 const char *alert_kind_name(int k);  /* "limit_exceeded", ... */
 const char *alert_state_name(int s); /* "raised", "cleared" */
 
+/* rec_alert.param of an alert about no parameter: a data_gap of records
+ * the outbox lost (DESIGN §5: no pretend parameter, limit or unit). */
+#define REC_PARAM_NONE 0xff
+
 /* One alert event (raised or cleared) with its evidence: DESIGN §5, §6. */
 struct rec_alert {
 	char id[REC_ID];   /* gateway/outlet/parameter/rule/raise_ms */
 	uint8_t state;     /* enum alert_state */
 	uint8_t kind;      /* enum alert_kind */
-	uint8_t param;     /* enum param */
+	uint8_t param;     /* enum param, or REC_PARAM_NONE */
 	uint8_t basis;     /* enum basis */
 	uint8_t sensor_health; /* enum quality of the evidence reading */
 	int32_t window_min;    /* rolling window, 0 when not rolling */

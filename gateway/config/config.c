@@ -40,14 +40,15 @@ static const char *const bus_known[] = { "name", "device", "baud", "parity", "da
 					 "stop_bits", "timeout_ms", "retries", NULL };
 static const char *const sensor_known[] = { "name", "bus", "driver", "slave", "interval_s",
 					    "gap_s", "retry_max_s", "channels", "terminator", "format",
-					    "separator", "kv_separator", "query", "max_line",
-					    NULL };
+					    "separator", "kv_separator", "decimal", "query",
+					    "max_line", NULL };
 static const char *const channel_known[] = { "parameter", "table", "register", "type",
 					     "word_order", "scale", "offset", "range",
 					     "flatline_s", "key", "field", NULL };
 /* Settings of one driver that the other must not be given. */
 static const char *const ascii_sensor_only[] = { "terminator", "format", "separator",
-						 "kv_separator", "query", "max_line", NULL };
+						 "kv_separator", "decimal", "query", "max_line",
+						 NULL };
 static const char *const modbus_channel_only[] = { "register", "table", "type", "word_order",
 						   NULL };
 static const char *const ascii_channel_only[] = { "key", "field", NULL };
@@ -55,6 +56,7 @@ static const char *const ascii_channel_only[] = { "key", "field", NULL };
 static const char *const parities[] = { "N", "E", "O", NULL };
 static const char *const drivers[] = { "modbus", "ascii", NULL };
 static const char *const formats[] = { "kv", "csv", NULL };
+static const char *const decimals[] = { ".", ",", NULL };
 /* enum ascii_term: the bytes, and how a message spells them */
 static const char *const term_bytes[] = { "\r\n", "\n", "\r" };
 static const char *const term_names[] = { "\"\\r\\n\"", "\"\\n\"", "\"\\r\"" };
@@ -79,7 +81,7 @@ static void check_timezone(struct cfg_ctx *c, const config_setting_t *g, const c
 	if (tz[0] == '/' || strstr(tz, "..") || n < 0 || (size_t)n >= sizeof(path) ||
 	    stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		cfg_error(c, g, "timezone", "unknown time zone \"%s\" (no such zone under %s)",
-			  tz, dir);
+			  CFG_SHOW(tz), dir);
 }
 
 /* A relative gateway.permits is taken from the gateway file's directory, so
@@ -116,9 +118,10 @@ static void parse_gateway(struct cfg_ctx *c, struct config *cfg, const config_se
 		cfg_name_ok(c, g, "id", cfg->id, GATEWAY_ID_MAX);
 	if (cfg_string(c, g, "data_dir", CFG_OPTIONAL, &cfg->data_dir) > 0 &&
 	    cfg->data_dir[0] != '/')
-		cfg_error(c, g, "data_dir", "\"%s\" must be an absolute path", cfg->data_dir);
+		cfg_error(c, g, "data_dir", "\"%s\" must be an absolute path",
+			  CFG_SHOW(cfg->data_dir));
 	if (cfg_string(c, g, "run_dir", CFG_OPTIONAL, &cfg->run_dir) > 0 && cfg->run_dir[0] != '/')
-		cfg_error(c, g, "run_dir", "\"%s\" must be an absolute path", cfg->run_dir);
+		cfg_error(c, g, "run_dir", "\"%s\" must be an absolute path", CFG_SHOW(cfg->run_dir));
 	if (!cfg->run_dir && cfg->data_dir)
 		cfg->run_dir = cfg_strdup(c, cfg->data_dir);
 	if (cfg_string(c, g, "timezone", CFG_OPTIONAL, &cfg->timezone) >= 0 && cfg->timezone)
@@ -204,7 +207,7 @@ static void parse_buses(struct cfg_ctx *c, struct config *cfg, const config_sett
 		j = CFG_FIND(cfg->buses, i, struct cfg_bus, name, b->name);
 		if (j >= 0)
 			cfg_error(c, g, "name", "\"%s\" is already the name of buses[%d]",
-				  b->name, j);
+				  CFG_SHOW(b->name), j);
 		j = CFG_FIND(cfg->buses, i, struct cfg_bus, device, b->device);
 		if (j >= 0)
 			cfg_error(c, g, "device", "%s is already used by buses[%d] (%s); one bus "
@@ -274,19 +277,19 @@ static void check_key(struct cfg_ctx *c, const config_setting_t *g, const struct
 	size_t n = strlen(key);
 
 	if (n > CFG_ASCII_KEY_MAX) {
-		cfg_error(c, g, "key", "\"%s\" is %zu bytes, longer than %d", key, n,
+		cfg_error(c, g, "key", "\"%s\" is %zu bytes, longer than %d", CFG_SHOW(key), n,
 			  CFG_ASCII_KEY_MAX);
 		return;
 	}
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
 		if (*p <= ' ' || *p >= 0x7f) {
 			cfg_error(c, g, "key", "\"%s\" may hold only printable ASCII without "
-				  "blanks (byte 0x%02x)", key, *p);
+				  "blanks (byte 0x%02x)", CFG_SHOW(key), *p);
 			return;
 		}
 		if (*p == (unsigned char)a->separator || *p == (unsigned char)a->kv_separator) {
 			cfg_error(c, g, "key", "\"%s\" contains '%c', which separates the fields "
-				  "of a line", key, *p);
+				  "of a line", CFG_SHOW(key), *p);
 			return;
 		}
 	}
@@ -341,7 +344,7 @@ static void parse_channel(struct cfg_ctx *c, const config_setting_t *g,
 		ch->param = param_from_name(name);
 		if (ch->param < 0)
 			cfg_error(c, g, "parameter", "unknown parameter \"%s\" (expected one "
-				  "of %s)", name, param_all_names());
+				  "of %s)", CFG_SHOW(name), param_all_names());
 	}
 	free(name);
 	if (known && s->driver == DRIVER_ASCII)
@@ -370,7 +373,7 @@ static void check_channel_clash(struct cfg_ctx *c, const config_setting_t *g,
 				  param_name(ch->param), j);
 		if (ch->key && o->key && strcmp(ch->key, o->key) == 0)
 			cfg_error(c, g, "key", "\"%s\" is already read by channels[%zu] (%s)",
-				  ch->key, j, param_name(o->param));
+				  CFG_SHOW(ch->key), j, param_name(o->param));
 		if (ch->field > 0 && o->field == ch->field)
 			cfg_error(c, g, "field", "%d is already read by channels[%zu] (%s)",
 				  ch->field, j, param_name(o->param));
@@ -471,6 +474,22 @@ static void parse_terminator(struct cfg_ctx *c, const config_setting_t *g, struc
 	free(str);
 }
 
+/* The numbers' decimal mark; a comma one needs other separators. */
+static void parse_decimal(struct cfg_ctx *c, const config_setting_t *g, struct cfg_ascii *a)
+{
+	int v;
+
+	if (cfg_enum(c, g, "decimal", CFG_OPTIONAL, decimals, "decimal mark", &v) <= 0)
+		return;
+	a->decimal = *decimals[v];
+	if (a->decimal == ',' && a->separator == ',')
+		cfg_error(c, g, "decimal", "\",\" is the field separator too%s: set separator "
+			  "to what the sensor puts between fields (\";\" or \" \", say)",
+			  config_setting_get_member(g, "separator") ? "" : " (the default)");
+	else if (a->decimal == ',' && a->format == ASCII_KV && a->kv_separator == ',')
+		cfg_error(c, g, "decimal", "\",\" is the kv_separator too");
+}
+
 static void parse_ascii(struct cfg_ctx *c, const config_setting_t *g, struct cfg_ascii *a)
 {
 	int v, kv_given = 0;
@@ -491,6 +510,7 @@ static void parse_ascii(struct cfg_ctx *c, const config_setting_t *g, struct cfg
 		 (a->kv_separator == ' ' || a->kv_separator == '\t'))
 		cfg_error(c, g, "kv_separator", "a blank cannot separate keys from values when "
 			  "blanks separate the fields");
+	parse_decimal(c, g, a);
 	if (cfg_string(c, g, "query", CFG_OPTIONAL, &a->query) > 0) {
 		a->query_len = strlen(a->query);
 		if (a->query_len > CFG_ASCII_QUERY_MAX)
@@ -560,7 +580,7 @@ static bool parse_sensor(struct cfg_ctx *c, const struct config *cfg,
 	if (cfg_string(c, g, "bus", CFG_REQUIRED, &bus) > 0) {
 		s->bus = CFG_FIND(cfg->buses, cfg->n_buses, struct cfg_bus, name, bus);
 		if (s->bus < 0)
-			cfg_error(c, g, "bus", "no bus named \"%s\" in buses", bus);
+			cfg_error(c, g, "bus", "no bus named \"%s\" in buses", CFG_SHOW(bus));
 	}
 	free(bus);
 	known = cfg_enum(c, g, "driver", CFG_OPTIONAL, drivers, "driver", &driver);
@@ -598,7 +618,7 @@ static void parse_sensors(struct cfg_ctx *c, struct config *cfg, const config_se
 		*s = (struct cfg_sensor){ .bus = -1, .outlet = -1,
 					  .line = (int)config_setting_source_line(g),
 					  .ascii = { .separator = ',', .kv_separator = '=',
-						     .max_line = 256 } };
+						     .decimal = '.', .max_line = 256 } };
 		if (!cfg_is_group(c, g))
 			continue;
 		if (parse_sensor(c, cfg, g, s))
@@ -606,7 +626,7 @@ static void parse_sensors(struct cfg_ctx *c, struct config *cfg, const config_se
 		j = CFG_FIND(cfg->sensors, i, struct cfg_sensor, name, s->name);
 		if (j >= 0)
 			cfg_error(c, g, "name", "\"%s\" is already the name of sensors[%d]",
-				  s->name, j);
+				  CFG_SHOW(s->name), j);
 		for (j = 0; s->bus >= 0 && s->slave > 0 && j < (int)i; j++)
 			if (cfg->sensors[j].bus == s->bus && cfg->sensors[j].slave == s->slave)
 				cfg_error(c, g, "slave", "%d on bus %s is already sensors[%d] (%s)",

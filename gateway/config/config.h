@@ -91,6 +91,8 @@ struct cfg_ascii {
 	char separator;             /* between fields, default ','; a space or
 				     * tab means any run of blanks */
 	char kv_separator;          /* kv only: between key and value, default '=' */
+	char decimal;               /* the numbers' decimal mark: '.' (the
+				     * default; 0 reads as '.') or ',' */
 	char *query;                /* sent before each read; NULL = the sensor
 				     * streams lines on its own */
 	size_t query_len;           /* bytes of query, 1..CFG_ASCII_QUERY_MAX */

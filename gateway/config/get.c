@@ -46,11 +46,52 @@ static void setting_path(const config_setting_t *s, char *buf, size_t n, size_t 
 		text_append(buf, n, len, "%s%s", *len ? "." : "", config_setting_name(s));
 }
 
+/* How many of the n bytes at s to keep so the cut falls between two
+ * UTF-8 characters: s[n] must not continue the character before it. */
+static size_t utf8_head(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+#define ELLIPSIS "\u2026"
+
+struct cfg_shown cfg_show(const char *s)
+{
+	struct cfg_shown r;
+	size_t n = s ? strlen(s) : 0, head, tail;
+
+	if (n <= CFG_SHOWN_MAX) {
+		memcpy(r.s, s ? s : "", n + 1);
+		return r;
+	}
+	head = utf8_head(s, CFG_SHOWN_MAX * 2 / 3);
+	tail = CFG_SHOWN_MAX - (CFG_SHOWN_MAX * 2 / 3);
+	while (tail > 0 && ((unsigned char)s[n - tail] & 0xc0) == 0x80)
+		tail--; /* start the tail on a character */
+	memcpy(r.s, s, head);
+	memcpy(r.s + head, ELLIPSIS, sizeof(ELLIPSIS) - 1);
+	memcpy(r.s + head + sizeof(ELLIPSIS) - 1, s + n - tail, tail + 1);
+	return r;
+}
+
+/* The len bytes of text in buf (of cap bytes) were cut short: they end
+ * with an ellipsis, cut between characters. */
+static void mark_cut(char *buf, size_t len, size_t cap)
+{
+	size_t room = cap - sizeof(ELLIPSIS);
+	size_t keep = len <= room ? len : utf8_head(buf, room);
+
+	memcpy(buf + keep, ELLIPSIS, sizeof(ELLIPSIS));
+}
+
 static void report(struct cfg_ctx *c, const config_setting_t *at, const char *member,
 		   const char *kind, const char *fmt, va_list ap)
 {
-	char path[PATH_TEXT_MAX] = "";
+	char path[PATH_TEXT_MAX] = "", msg[CFG_MSG_MAX];
 	size_t len = 0;
+	int n;
 	const char *file = c->file;
 	unsigned int line = 0;
 
@@ -68,10 +109,16 @@ static void report(struct cfg_ctx *c, const config_setting_t *at, const char *me
 	}
 	if (member)
 		text_append(path, sizeof(path), &len, "%s%s", len ? "." : "", member);
+	if (len + 1 >= sizeof(path))
+		mark_cut(path, len, sizeof(path));
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		msg[0] = '\0';
+	else if ((size_t)n >= sizeof(msg))
+		mark_cut(msg, sizeof(msg) - 1, sizeof(msg));
 	/* The root group sits on line 0; line 1 is where an editor should go. */
-	fprintf(c->err, "%s:%u: %s%s%s", file, line ? line : 1, path, len ? ": " : "", kind);
-	vfprintf(c->err, fmt, ap);
-	fputc('\n', c->err);
+	fprintf(c->err, "%s:%u: %s%s%s%s\n", file, line ? line : 1, path, len ? ": " : "", kind,
+		msg);
 }
 
 void cfg_error(struct cfg_ctx *c, const config_setting_t *at, const char *member,
@@ -326,8 +373,8 @@ int cfg_string(struct cfg_ctx *c, const config_setting_t *g, const char *name, b
 		return -1;
 	}
 	if (strstr(str, CFG_PLACEHOLDER)) {
-		cfg_error(c, s, NULL, "is still the example's placeholder \"%s\": %s", str,
-			  cfg_placeholder_hint(s));
+		cfg_error(c, s, NULL, "is still the example's placeholder \"%s\": %s",
+			  CFG_SHOW(str), cfg_placeholder_hint(s));
 		return -1;
 	}
 	copy = cfg_strdup(c, str);
@@ -344,6 +391,10 @@ const char *cfg_escape(const char *s, char *buf, size_t n)
 
 	buf[0] = '\0';
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (len + sizeof("\\xHH") > n) { /* the longest piece may not fit */
+			mark_cut(buf, len, n);
+			break;
+		}
 		switch (*p) {
 		case '\r': text_append(buf, n, &len, "\\r"); break;
 		case '\n': text_append(buf, n, &len, "\\n"); break;
@@ -388,7 +439,8 @@ int cfg_enum(struct cfg_ctx *c, const config_setting_t *g, const char *name, boo
 		}
 	}
 	names_text(names, expected, sizeof(expected));
-	cfg_error(c, g, name, "unknown %s \"%s\" (expected %s)", what, str, expected);
+	cfg_error(c, g, name, "unknown %s \"%s\" (expected %s)", what, CFG_SHOW(str),
+		  expected);
 	free(str);
 	return -1;
 }
@@ -399,19 +451,20 @@ bool cfg_name_ok(struct cfg_ctx *c, const config_setting_t *g, const char *membe
 	size_t n = strlen(name);
 
 	if (n > max) {
-		cfg_error(c, g, member, "\"%s\" is %zu bytes, longer than %zu", name, n, max);
+		cfg_error(c, g, member, "\"%s\" is %zu bytes, longer than %zu", CFG_SHOW(name), n,
+			  max);
 		return false;
 	}
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
 		if (*p == '/' || *p == '+' || *p == '#') {
 			cfg_error(c, g, member, "\"%s\" contains '%c', which MQTT topics and "
-				  "InfluxDB tags cannot carry", name, *p);
+				  "InfluxDB tags cannot carry", CFG_SHOW(name), *p);
 			return false;
 		}
 		if (*p <= ' ' || *p == 0x7f) {
 			cfg_error(c, g, member, "\"%s\" contains whitespace or a control character "
 				  "(0x%02x), which MQTT topics and InfluxDB tags cannot carry",
-				  name, *p);
+				  CFG_SHOW(name), *p);
 			return false;
 		}
 	}

@@ -106,8 +106,30 @@ void cfg_check_fits(struct cfg_ctx *c, const config_setting_t *g, const char *na
 		    const char *s, size_t cap);
 
 /* s as a config file would spell it inside quotes (\r, \n, \t, \\, \",
- * \xHH for other control bytes), cut short to fit n bytes; returns buf. */
+ * \xHH for other control bytes), cut short with "..." (U+2026) to fit n
+ * bytes (n >= 8); returns buf. */
 const char *cfg_escape(const char *s, char *buf, size_t n);
+
+/*
+ * A string from the file as a message shows it: whole when it has at most
+ * CFG_SHOWN_MAX bytes, else its head and its tail around an ellipsis
+ * (U+2026), cut between UTF-8 characters, so a 1 MiB string is not echoed
+ * whole (and a path keeps its file name). For printf arguments, where the
+ * temporary lives to the end of the call:
+ *   cfg_error(c, g, "timezone", "unknown time zone \"%s\"", CFG_SHOW(tz));
+ * NULL shows as "".
+ */
+#define CFG_SHOWN_MAX 96
+struct cfg_shown {
+	char s[CFG_SHOWN_MAX + 4]; /* the ellipsis is 3 bytes */
+};
+struct cfg_shown cfg_show(const char *s);
+#define CFG_SHOW(str) (cfg_show(str).s)
+
+/* The longest message cfg_error and cfg_warn print after "file:line:
+ * path: "; a longer one (a string that missed CFG_SHOW) is cut with an
+ * ellipsis. */
+#define CFG_MSG_MAX 1024
 
 /* "a string", "an integer", ...: what a setting is, for messages. */
 const char *cfg_type_text(const config_setting_t *s);
@@ -116,10 +138,20 @@ const char *cfg_type_text(const config_setting_t *s);
  * quoted strings (full-width or curly quotes and punctuation from an input
  * method, a byte order mark) are reported as file:line:column with the
  * ASCII character to type instead, before libconfig would say only "syntax
- * error". A file that cannot be opened is reported at from's member when
- * from is given. False when the file did not parse. */
+ * error". Then libconfig parses it in a child first (cfg_parse_in_child).
+ * A file that cannot be opened is reported at from's member when from is
+ * given. False when the file did not parse. */
 bool cfg_read_file(struct cfg_ctx *c, config_t *lc, const char *path,
 		   const config_setting_t *from, const char *member);
+
+/* syntax.c: parses path (open as f, at its start) into a copy of lc in a
+ * child process that then exits, so what libconfig leaks on a syntax error
+ * (and an exit() of its scanner) stays there. 1: it parses, rewind f and
+ * parse it here; 0: it does not, reported (file:line: syntax error, or
+ * that the parse took over CFG_PARSE_TIMEOUT_MS); -1: no child could be
+ * run (no pipe, no fork), nothing reported: parse it here. */
+#define CFG_PARSE_TIMEOUT_MS 5000
+int cfg_parse_in_child(struct cfg_ctx *c, config_t *lc, FILE *f, const char *path);
 
 /* suggest.c: the known name (from known, NULL-ended) an unknown setting name
  * was probably meant to be, or NULL when none is close. */

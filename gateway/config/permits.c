@@ -122,7 +122,7 @@ static bool parse_date_setting(struct cfg_ctx *c, const config_setting_t *g, con
 		ok = parse_date(s, d);
 		if (!ok)
 			cfg_error(c, g, name, "\"%s\" is not a calendar date (expected YYYY-MM-DD)",
-				  s);
+				  CFG_SHOW(s));
 	}
 	free(s);
 	return ok;
@@ -150,7 +150,7 @@ static void parse_limit(struct cfg_ctx *c, const config_setting_t *g, struct cfg
 		l->param = param_from_name(name);
 		if (l->param < 0)
 			cfg_error(c, g, "parameter", "unknown parameter \"%s\" (expected one "
-				  "of %s)", name, param_all_names());
+				  "of %s)", CFG_SHOW(name), param_all_names());
 	}
 	free(name);
 	l->has_min = cfg_float(c, g, "min", CFG_OPTIONAL, &l->min) > 0;
@@ -317,7 +317,8 @@ bool cfg_permits_parse(struct cfg_ctx *c, struct config *cfg, const config_setti
 		parse_permit(c, cfg, g, p);
 		j = CFG_FIND(cfg->permits, i, struct cfg_permit, number, p->number);
 		if (j >= 0)
-			cfg_error(c, g, "number", "\"%s\" is already permits[%d]", p->number, j);
+			cfg_error(c, g, "number", "\"%s\" is already permits[%d]",
+				  CFG_SHOW(p->number), j);
 	}
 	return true;
 }
@@ -350,11 +351,12 @@ static void outlet_sensor(struct cfg_ctx *c, struct config *cfg, const config_se
 	name = config_setting_get_string(e);
 	k = CFG_FIND(cfg->sensors, cfg->n_sensors, struct cfg_sensor, name, name);
 	if (k < 0) {
-		cfg_error(c, e, NULL, "no sensor named \"%s\" in sensors", name);
+		cfg_error(c, e, NULL, "no sensor named \"%s\" in sensors", CFG_SHOW(name));
 	} else if (cfg->sensors[k].outlet >= 0) {
 		/* one reading must never count against two outlets' permits */
-		cfg_error(c, e, NULL, "sensor \"%s\" already belongs to outlets[%d] (%s)", name,
-			  cfg->sensors[k].outlet, cfg->outlets[cfg->sensors[k].outlet].id);
+		cfg_error(c, e, NULL, "sensor \"%s\" already belongs to outlets[%d] (%s)",
+			  CFG_SHOW(name), cfg->sensors[k].outlet,
+			  CFG_SHOW(cfg->outlets[cfg->sensors[k].outlet].id));
 	} else {
 		cfg->sensors[k].outlet = outlet;
 		*sensor = k;
@@ -398,7 +400,7 @@ static void signature_member(struct cfg_ctx *c, const config_setting_t *m, struc
 
 	if (p < 0 || p == P_FLOW || p == P_VOLUME_TOTAL) {
 		cfg_error(c, m, NULL, "\"%s\" is not a pollutant parameter (expected one of %s, "
-			  "other than flow and volume_total)", name, param_all_names());
+			  "other than flow and volume_total)", CFG_SHOW(name), param_all_names());
 		return;
 	}
 	if (cfg_number(c, m, &v) < 0)
@@ -496,6 +498,7 @@ void cfg_outlets_parse(struct cfg_ctx *c, struct config *cfg, const config_setti
 		parse_outlet(c, cfg, g, (int)i, permits_read);
 		j = CFG_FIND(cfg->outlets, i, struct cfg_outlet, id, o->id);
 		if (j >= 0)
-			cfg_error(c, g, "id", "\"%s\" is already the id of outlets[%d]", o->id, j);
+			cfg_error(c, g, "id", "\"%s\" is already the id of outlets[%d]",
+				  CFG_SHOW(o->id), j);
 	}
 }

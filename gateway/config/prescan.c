@@ -317,6 +317,17 @@ static FILE *open_config(const char *path, const char **why)
 	return f;
 }
 
+/* Back to the start of f for another read; false reported. */
+static bool rewind_file(struct cfg_ctx *c, FILE *f, const char *path)
+{
+	if (fseek(f, 0, SEEK_SET) == 0)
+		return true;
+	fprintf(c->err, "%s: cannot read it twice: %s (a regular file is needed)\n", path,
+		strerror(errno));
+	c->errors++;
+	return false;
+}
+
 bool cfg_read_file(struct cfg_ctx *c, config_t *lc, const char *path,
 		   const config_setting_t *from, const char *member)
 {
@@ -327,11 +338,11 @@ bool cfg_read_file(struct cfg_ctx *c, config_t *lc, const char *path,
 	if (!why)
 		why = strerror(e);
 	if (!f && from) {
-		cfg_error(c, from, member, "cannot read \"%s\": %s", path, why);
+		cfg_error(c, from, member, "cannot read \"%s\": %s", CFG_SHOW(path), why);
 		return false;
 	}
 	if (!f) {
-		fprintf(c->err, "%s: cannot read: %s\n", path, why);
+		fprintf(c->err, "%s: cannot read: %s\n", CFG_SHOW(path), why);
 		c->errors++;
 		return false;
 	}
@@ -339,10 +350,13 @@ bool cfg_read_file(struct cfg_ctx *c, config_t *lc, const char *path,
 		fclose(f);
 		return false;
 	}
-	if (fseek(f, 0, SEEK_SET) != 0) {
-		fprintf(c->err, "%s: cannot read it twice: %s (a regular file is needed)\n",
-			path, strerror(errno));
-		c->errors++;
+	if (!rewind_file(c, f, path)) {
+		fclose(f);
+		return false;
+	}
+	/* libconfig 1.5 leaks on a syntax error: it is found in a child */
+	ok = cfg_parse_in_child(c, lc, f, path);
+	if (ok == 0 || (ok > 0 && !rewind_file(c, f, path))) {
 		fclose(f);
 		return false;
 	}
@@ -350,7 +364,7 @@ bool cfg_read_file(struct cfg_ctx *c, config_t *lc, const char *path,
 	fclose(f);
 	if (!ok) {
 		fprintf(c->err, "%s:%d: syntax error: %s\n",
-			config_error_file(lc) ? config_error_file(lc) : path,
+			CFG_SHOW(config_error_file(lc) ? config_error_file(lc) : path),
 			config_error_line(lc), config_error_text(lc));
 		c->errors++;
 	}

@@ -109,7 +109,7 @@ static void parse_mqtt(struct cfg_ctx *c, struct config *cfg, const config_setti
 	if (cfg_string(c, g, "uri", CFG_REQUIRED, &m->uri) > 0 &&
 	    (why = url_problem(m->uri, mqtt_schemes, false)))
 		cfg_error(c, g, "uri", "\"%s\": %s (expected tcp://, ssl://, mqtt:// or mqtts:// "
-			  "and a host, e.g. tcp://127.0.0.1:1883)", m->uri, why);
+			  "and a host, e.g. tcp://127.0.0.1:1883)", CFG_SHOW(m->uri), why);
 	cfg_int(c, g, "qos", CFG_OPTIONAL, 0, 2, "", &m->qos);
 	cfg_int(c, g, "keepalive_s", CFG_OPTIONAL, 5, 3600, "s", &m->keepalive_s);
 	cfg_check_fits(c, g, "uri", m->uri, MQTT_TEXT_MAX);
@@ -124,7 +124,7 @@ static void parse_mqtt(struct cfg_ctx *c, struct config *cfg, const config_setti
 		if (strpbrk(m->topic_root, "+#") || m->topic_root[0] == '/' ||
 		    m->topic_root[n - 1] == '/')
 			cfg_error(c, g, "topic_root", "\"%s\" must not contain + or # nor start "
-				  "or end with /", m->topic_root);
+				  "or end with /", CFG_SHOW(m->topic_root));
 		cfg_check_fits(c, g, "topic_root", m->topic_root, TOPIC_ROOT_MAX);
 	}
 	parse_tls(c, m, g);
@@ -144,7 +144,7 @@ static void parse_influx(struct cfg_ctx *c, const config_setting_t *g, struct cf
 	if (cfg_string(c, g, "url", CFG_REQUIRED, &x->url) > 0 &&
 	    (why = url_problem(x->url, http_schemes, true)))
 		cfg_error(c, g, "url", "\"%s\": %s (expected http:// or https:// and a host, "
-			  "e.g. http://127.0.0.1:8086)", x->url, why);
+			  "e.g. http://127.0.0.1:8086)", CFG_SHOW(x->url), why);
 	r = cfg_enum(c, g, "api", CFG_OPTIONAL, apis, "InfluxDB API", &api);
 	x->api = api + 1;
 	cfg_string(c, g, "db", CFG_OPTIONAL, &x->db);
@@ -189,7 +189,7 @@ static void parse_history(struct cfg_ctx *c, struct config *cfg, const config_se
 	h->commit_s = 300;
 	cfg_check_known(c, g, history_known);
 	if (cfg_string(c, g, "dir", CFG_OPTIONAL, &h->dir) > 0 && h->dir[0] != '/')
-		cfg_error(c, g, "dir", "\"%s\" must be an absolute path", h->dir);
+		cfg_error(c, g, "dir", "\"%s\" must be an absolute path", CFG_SHOW(h->dir));
 	cfg_int(c, g, "raw_days", CFG_OPTIONAL, 1, 3650, "days", &h->raw_days);
 	cfg_int(c, g, "aggregate_days", CFG_OPTIONAL, 1, 36500, "days", &h->aggregate_days);
 	cfg_int(c, g, "max_mb", CFG_OPTIONAL, 16, 1048576, "MiB", &h->max_mb);
@@ -254,9 +254,11 @@ static const char *plural(size_t n, const char *one, const char *many)
 static void print_sensor(const struct config *cfg, const struct cfg_sensor *s, FILE *out)
 {
 	if (s->driver == DRIVER_ASCII)
-		fprintf(out, "sensor %s: bus %s, ascii %s lines of at most %d bytes, %s", s->name,
-			cfg->buses[s->bus].name, s->ascii.format == ASCII_KV ? "kv" : "csv",
-			s->ascii.max_line, s->ascii.query ? "asked" : "streaming");
+		fprintf(out, "sensor %s: bus %s, ascii %s lines of at most %d bytes%s, %s",
+			s->name, cfg->buses[s->bus].name,
+			s->ascii.format == ASCII_KV ? "kv" : "csv", s->ascii.max_line,
+			s->ascii.decimal == ',' ? " with decimal commas" : "",
+			s->ascii.query ? "asked" : "streaming");
 	else
 		fprintf(out, "sensor %s: bus %s, modbus slave %d", s->name,
 			cfg->buses[s->bus].name, s->slave);

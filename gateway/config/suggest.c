@@ -301,7 +301,7 @@ static void add_others(struct text *t, const struct config *cfg)
 	add(t, "; the permits file has");
 	for (size_t i = 0; i < cfg->n_permits && shown < OTHERS_SHOWN; i++)
 		if (cfg->permits[i].number)
-			add(t, "%s \"%s\"", shown++ ? "," : "", cfg->permits[i].number);
+			add(t, "%s \"%s\"", shown++ ? "," : "", CFG_SHOW(cfg->permits[i].number));
 	if (cfg->n_permits > shown)
 		add(t, " and %zu more", cfg->n_permits - shown);
 }
@@ -326,11 +326,12 @@ void cfg_permit_not_found(struct cfg_ctx *c, const struct config *cfg,
 		m = decode(p->number, b);
 		number_distance(a, n, b, m, d);
 		k = read_diffs(a, n, b, m, d, df);
-		add(&t, "; the closest is \"%s\" (permits[%d], line %d)%s: ", p->number, best,
-		    p->line, same ? ", which differs only in full-width forms an input method "
-		    "typed for ASCII" : "");
+		add(&t, "; the closest is \"%s\" (permits[%d], line %d)%s: ",
+		    CFG_SHOW(p->number), best, p->line,
+		    same ? ", which differs only in full-width forms an input method typed for "
+			   "ASCII" : "");
 		add_diffs(&t, df, k, n);
 	}
-	cfg_error(c, g, "permit", "no permit numbered \"%s\" in %s%s", number,
-		  cfg->permits_path ? cfg->permits_path : "the permits file", t.buf);
+	cfg_error(c, g, "permit", "no permit numbered \"%s\" in %s%s", CFG_SHOW(number),
+		  cfg->permits_path ? CFG_SHOW(cfg->permits_path) : "the permits file", t.buf);
 }

@@ -64,7 +64,7 @@ void chk_problem(struct chk_report *r, enum chk_kind kind, const char *fmt, ...)
 
 static bool port_failed(int rc)
 {
-	return rc < 0 && rc != -ETIMEDOUT && rc != -EBADMSG && rc != -EPROTO;
+	return rc < 0 && rc != -ETIMEDOUT && rc != -EBADMSG && rc != -EPROTO && rc != -EDOM;
 }
 
 /* Every sensor of bus b stays unread, for the reason in why. */
@@ -235,6 +235,7 @@ const char *chk_result_name(int rc)
 	case 0: return "ok";
 	case -ETIMEDOUT: return "no_response";
 	case -EBADMSG: return "garbled";
+	case -EDOM: return "decimal_mark";
 	case -EPROTO: return "exception";
 	case -EBUSY: return "bus_in_use";
 	case -ENOENT: return "no_device";
@@ -250,6 +251,8 @@ const char *chk_result_text(int rc)
 	case 0: return "answered";
 	case -ETIMEDOUT: return "no answer (check wiring, slave id, baud and parity)";
 	case -EBADMSG: return "garbled answers only (check baud, parity and line noise)";
+	case -EDOM: return "numbers with the other decimal mark (7,31 or 7.31): check the "
+			   "sensor's decimal setting";
 	case -EPROTO: return "exception reply: a register or function it does not serve";
 	case -EBUSY: return "not read: its bus is in use by another process";
 	case -ENOSYS: return "not read: this build has no driver for it";
@@ -427,10 +430,11 @@ static int run_check(struct chk_report *r, bool json)
 		return EX_SOFTWARE;
 	for (size_t i = 0; i < cfg->n_sensors; i++) {
 		const struct cfg_sensor *s = &cfg->sensors[i];
+		struct rec_poll *p = &r->sensors[i].poll;
 
-		r->sensors[i].poll.n = (uint8_t)s->n_channels;
-		for (size_t c = 0; c < s->n_channels; c++) /* until a poll says otherwise */
-			r->sensors[i].poll.values[c] = (struct rec_value){
+		/* until a poll says otherwise */
+		for (size_t c = 0; c < s->n_channels && c < REC_MAX_VALUES; c++)
+			p->values[p->n++] = (struct rec_value){
 				.v = 0.0, .param = (uint8_t)s->channels[c].param,
 				.quality = Q_NO_RESPONSE };
 	}

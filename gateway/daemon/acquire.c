@@ -178,6 +178,11 @@ static const char *failure_hint(const struct cfg_sensor *cs, int rc)
 {
 	if (cs->driver == DRIVER_ASCII && rc == -EBADMSG)
 		return "garbled lines (check baud/parity, terminator and max_line)";
+	if (cs->driver == DRIVER_ASCII && rc == -EDOM)
+		return cs->ascii.decimal == ','
+			       ? "numbers with a decimal point where decimal = \",\" wants a comma"
+			       : "numbers with a decimal comma, 7,31 (set decimal = \",\" on the "
+				 "sensor, with another separator)";
 	if (cs->driver == DRIVER_ASCII && rc == -EPROTO)
 		return "lines without the configured keys (check key names and format)";
 	if (cs->driver == DRIVER_ASCII && rc == -ETIMEDOUT)
@@ -252,13 +257,13 @@ static void poll_sensor(struct acquire *a, size_t s, acquire_emit_fn emit, void 
 	if (bus_ready(b, clock_mono_ms())) {
 		rc = b->ops->poll(b->port, cs, st->sched.failures > 0, &r.u.poll, &st->stats.drv);
 	} else {
-		r.u.poll.n = (uint8_t)cs->n_channels;
-		for (size_t i = 0; i < cs->n_channels; i++)
-			r.u.poll.values[i] = (struct rec_value){
+		for (size_t i = 0; i < cs->n_channels && i < REC_MAX_VALUES; i++)
+			r.u.poll.values[r.u.poll.n++] = (struct rec_value){
 				.param = (uint8_t)cs->channels[i].param, .quality = Q_NO_RESPONSE };
 	}
 	r.ts_ms = clock_wall_ms();
-	if (rc != 0 && rc != -ETIMEDOUT && rc != -EBADMSG && rc != -EPROTO && b->port) {
+	if (rc != 0 && rc != -ETIMEDOUT && rc != -EBADMSG && rc != -EPROTO && rc != -EDOM &&
+	    b->port) {
 		log_err("bus %s: %s failed: %s; closing it and reopening", b->cfg->name,
 			b->cfg->device, strerror(-rc));
 		b->ops->close(b->port);

@@ -61,9 +61,16 @@ static int make_dirs(const char *path)
 static int check_dir(const char *key, const char *dir)
 {
 	int rc = make_dirs(dir);
+	struct stat st;
 
 	if (rc < 0) {
 		log_err("%s %s: cannot create: %s", key, dir, strerror(-rc));
+		return EX_CANTCREAT;
+	}
+	/* mkdir says EEXIST for a file too, and access() then EACCES */
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		log_err("%s %s: not a directory (something else has that name: move it "
+			"away, or set %s to a directory)", key, dir, key);
 		return EX_CANTCREAT;
 	}
 	if (access(dir, W_OK | X_OK) < 0) {

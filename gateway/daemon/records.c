@@ -15,65 +15,17 @@
 #include <unistd.h>
 
 #include "base/clock.h"
-#include "base/numfmt.h"
-#include "base/param.h"
 #include "encode/encode.h"
 #include "sinks/mqtt/mqtt.h"
 
-/* "cod, ph": the parameters a sensor fault affects. */
-static void fault_params(const struct rec_alert *a, char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; i < a->n_params && i < REC_MAX_VALUES; i++) {
-		int n = snprintf(buf + len, cap - len, "%s%s", i ? ", " : "",
-				 param_name(a->params[i]));
-
-		if (n < 0 || (size_t)n >= cap - len)
-			return; /* what fits */
-		len += (size_t)n;
-	}
-}
-
-/* What the alert says, in its own terms: no limit where there is none. */
-static void alert_detail(const struct rec_alert *a, char *buf, size_t cap)
-{
-	char params[128], value[NUMFMT_MAX], limit[NUMFMT_MAX];
-	const char *cause = fault_cause_name(a->cause);
-
-	switch (a->kind) {
-	case AK_SENSOR_FAULT:
-		fault_params(a, params, sizeof(params));
-		snprintf(buf, cap, "%s (%s), %d polls missed%s%s", cause ? cause : "?", params,
-			 (int)a->polls_missed, a->note[0] ? ", hint: " : "", a->note);
-		break;
-	case AK_DATA_GAP:
-		snprintf(buf, cap, "no good data for %d s, coverage %.1f %%", (int)a->gap_s,
-			 a->coverage_pct);
-		break;
-	case AK_PERMIT_EXPIRING:
-		snprintf(buf, cap, "%d days left", (int)a->days_left);
-		break;
-	default:
-		numfmt_value(value, a->value, a->value_flags);
-		numfmt_f64(limit, a->limit);
-		snprintf(buf, cap, "value %s, limit %s %s%s", value, limit, param_unit(a->param),
-			 a->unhealthy ? ", sensor unhealthy meanwhile" : "");
-	}
-}
-
+/* What the alert says, in its own terms: no limit, unit or parameter where
+ * there is none (encode_alert_text). */
 static void log_alert(const struct rec_alert *a)
 {
-	char detail[REC_NOTE + 256];
-	const char *reason = clear_reason_name(a->reason);
+	char text[ALERT_TEXT_MAX];
 
-	alert_detail(a, detail, sizeof(detail));
-	log_notice("alert %s: %s %s on outlet %s: %s%s%s, permit %s (%s)",
-		   alert_state_name(a->state), alert_kind_name(a->kind),
-		   a->kind == AK_SENSOR_FAULT ? a->sensor : param_name(a->param),
-		   a->outlet[0] ? a->outlet : "-", detail, reason ? ", reason " : "",
-		   reason ? reason : "", a->permit[0] ? a->permit : "-", a->id);
+	encode_alert_text(text, sizeof(text), a);
+	log_notice("alert %s", text);
 }
 
 static void append(struct daemon *d, const struct record *r)
@@ -155,6 +107,7 @@ static void check_gap(struct daemon *d, int64_t wall_ms)
 	memset(&d->gap, 0, sizeof(d->gap));
 	d->gap.state = ALERT_RAISED;
 	d->gap.kind = AK_DATA_GAP;
+	d->gap.param = REC_PARAM_NONE; /* lost records are about no parameter */
 	d->gap.sensor_health = Q_OK;
 	d->gap.value = d->gap.peak = (double)g.records;
 	d->gap.limit = NAN;

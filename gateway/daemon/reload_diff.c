@@ -198,7 +198,8 @@ static const struct field sensor_fields[] = {
 static const struct field ascii_fields[] = {
 	FE(cfg_ascii, terminator, "terminator", term_name),
 	FE(cfg_ascii, format, "format", format_name), FC(cfg_ascii, separator, "separator"),
-	FC(cfg_ascii, kv_separator, "kv_separator"), FS(cfg_ascii, query, "query"),
+	FC(cfg_ascii, kv_separator, "kv_separator"), FC(cfg_ascii, decimal, "decimal"),
+	FS(cfg_ascii, query, "query"),
 	FI(cfg_ascii, max_line, "max_line", "bytes"),
 };
 

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/param.h"
+
 /* A sensor_fault whose value is the reading that showed the fault; for
  * no_response and crc_errors it is a count (polls, a percentage), never a
  * reading, and shows nowhere. */
@@ -54,6 +56,8 @@ void enc_evidence(const struct rec_alert *a, struct enc_evidence *ev)
 		ev->param = ev->unit = ev->value = ev->limit = ev->permit = true;
 		break;
 	}
+	if (a->param >= P_COUNT) /* REC_PARAM_NONE: about no parameter */
+		ev->param = ev->unit = false;
 }
 
 /* v to three significant digits, as printed: a ratio is read, not summed. */

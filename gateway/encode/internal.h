@@ -36,7 +36,9 @@ struct enc_evidence {
  * and crc_errors it is a count, and shows nowhere. data_gap: the parameter, gap_s and
  * coverage. permit_expiring: days_left alone. maintenance_overuse: hours
  * or starts against their cap, in no parameter's unit. An unknown kind
- * (a newer record) keeps every field.
+ * (a newer record) keeps every field. Whatever the kind, an alert whose
+ * param is not a parameter (REC_PARAM_NONE: the outbox's data_gap of lost
+ * records) has no parameter and no unit.
  */
 void enc_evidence(const struct rec_alert *a, struct enc_evidence *ev);
 

@@ -121,7 +121,8 @@ static void test_ascii_settings(void **state)
 		"key = \"pH\"; range = [0.0, 14.0]; }, { parameter = \"temp\"; key = \"T\"; "
 		"scale = 0.1; offset = -1.5; } ); }, { name = \"ph2\"; bus = \"bus1\"; "
 		"driver = \"ascii\"; query = \"#02 READ\\r\"; format = \"csv\"; "
-		"separator = \" \"; channels = ( { parameter = \"ph\"; field = 3; } );"));
+		"separator = \" \"; decimal = \",\"; channels = ( { parameter = \"ph\"; "
+		"field = 3; } );"));
 	char *errtext = NULL;
 	struct config *cfg = NULL;
 	const struct cfg_sensor *s;
@@ -138,6 +139,7 @@ static void test_ascii_settings(void **state)
 	assert_string_equal(s->ascii.query, "#01 READ\r");
 	assert_int_equal(s->ascii.query_len, 9);
 	assert_int_equal(s->ascii.max_line, 64);
+	assert_int_equal(s->ascii.decimal, '.'); /* the default */
 	assert_string_equal(s->channels[0].key, "pH");
 	assert_int_equal(s->channels[0].field, 0);
 	assert_int_equal(s->channels[0].reg, -1);
@@ -148,6 +150,7 @@ static void test_ascii_settings(void **state)
 	assert_int_equal(s->ascii.terminator, TERM_CRLF); /* the defaults */
 	assert_int_equal(s->ascii.format, ASCII_CSV);
 	assert_int_equal(s->ascii.separator, ' ');
+	assert_int_equal(s->ascii.decimal, ',');
 	assert_int_equal(s->ascii.kv_separator, '=');
 	assert_int_equal(s->ascii.max_line, 256);
 	assert_null(s->channels[0].key);
@@ -179,6 +182,19 @@ static const struct bad_case ascii_bad_cases[] = {
 	{ 'g', ASCII_FROM, ASCII_TO("separator = \" \"; kv_separator = \"\\t\"; " KV_PH), 'g',
 	  14, "sensors[0].kv_separator", "a blank cannot separate keys from values when blanks "
 	  "separate the fields", 1 },
+	/* a decimal comma needs other separators */
+	{ 'g', ASCII_FROM, ASCII_TO("decimal = \",\"; " KV_PH), 'g', 14, "sensors[0].decimal",
+	  "\",\" is the field separator too (the default): set separator to what the sensor "
+	  "puts between fields", 1 },
+	{ 'g', ASCII_FROM, ASCII_TO("decimal = \",\"; separator = \",\"; " CSV_PH), 'g', 14,
+	  "sensors[0].decimal", "\",\" is the field separator too: set separator", 1 },
+	{ 'g', ASCII_FROM, ASCII_TO("decimal = \",\"; separator = \";\"; kv_separator = \",\"; "
+				    KV_PH), 'g', 14, "sensors[0].decimal",
+	  "\",\" is the kv_separator too", 1 },
+	{ 'g', ASCII_FROM, ASCII_TO("decimal = \"comma\"; " KV_PH), 'g', 14, "sensors[0].decimal",
+	  "unknown decimal mark \"comma\" (expected . or ,)", 1 },
+	{ 'g', "interval_s = 10;", "interval_s = 10; decimal = \",\";", 'g', 14,
+	  "sensors[0].decimal", "only an ascii sensor has a decimal", 1 },
 	{ 'g', ASCII_FROM, ASCII_TO("max_line = 8; " KV_PH), 'g', 14, "sensors[0].max_line",
 	  "8 out of range 16..1024 bytes", 1 },
 	{ 'g', ASCII_FROM, ASCII_TO("max_line = 1025; " KV_PH), 'g', 14, "sensors[0].max_line",
