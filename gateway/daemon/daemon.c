@@ -32,6 +32,7 @@
  * messages carry seq, the history ignores a seq it has), and three sinks
  * rewriting a 4 KiB page each every 10 s would cost the SD card 4 MB/h. */
 #define OUTBOX_CURSOR_MS 300000
+#define OUTBOX_RESERVE_BYTES (64u << 10) /* kept for alerts on a full disk: ~100 */
 
 static int open_signals(void)
 {
@@ -129,6 +130,7 @@ int daemon_open_outbox(struct daemon *d, int64_t now)
 	outbox_opts_default(&o);
 	o.fsync_ms = d->cfg->fsync_ms;
 	o.cursor_ms = OUTBOX_CURSOR_MS;
+	o.reserve_bytes = OUTBOX_RESERVE_BYTES;
 	o.max_backlog_bytes = (size_t)d->cfg->max_backlog_mb << 20;
 	for (int i = 0; i < d->n_sinks; i++)
 		o.sink_names[i] = d->sink_names[i];

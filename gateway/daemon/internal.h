@@ -23,6 +23,7 @@
 #define DAEMON_TICK_MS 1000       /* compliance tick: periods, timers */
 #define DAEMON_SAVE_RETRY_MS 60000 /* a failed alert-state save is retried */
 #define DAEMON_STATUS_MS 10000    /* status.json for outfallctl status */
+#define DAEMON_KEPT_ALERTS 64     /* alerts held in memory while the disk is full */
 #define DAEMON_STATUS_ALERTS 256  /* open alerts listed in status.json */
 
 struct daemon {
@@ -62,6 +63,11 @@ struct daemon {
 	struct complaint maint_c;
 	bool gap_open;          /* a data_gap alert for lost records is raised */
 	struct rec_alert gap;   /* its evidence */
+	int64_t gap_last_ms;    /* newest lost record's time */
+	struct record *kept;    /* alerts not stored yet (full disk), oldest first:
+				 * DAEMON_KEPT_ALERTS, allocated on first need */
+	int n_kept;
+	uint64_t kept_dropped;  /* alerts given up: more than the queue holds */
 	struct complaint save_c;
 	struct status_snapshot status; /* what outfallctl status shows */
 	int64_t next_status_ms;

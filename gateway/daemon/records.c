@@ -39,13 +39,51 @@ static void append(struct daemon *d, const struct record *r)
 			  (unsigned long long)seq, r->u.poll.n);
 }
 
+/* An alert the outbox could not store (a full disk, even with its reserve
+ * given up) waits here, in order, and is offered again on every tick: it is
+ * lost only if more than DAEMON_KEPT_ALERTS wait. */
+static void keep_alert(struct daemon *d, const struct record *r)
+{
+	if (!d->kept && !(d->kept = calloc(DAEMON_KEPT_ALERTS, sizeof(*d->kept)))) {
+		d->kept_dropped++;
+		log_err("alert %s lost: not stored and no memory to keep it", r->u.alert.id);
+		return;
+	}
+	if (d->n_kept == DAEMON_KEPT_ALERTS) {
+		d->kept_dropped++;
+		log_err("alert %s lost: %d alerts already wait for room on the disk",
+			d->kept[0].u.alert.id, DAEMON_KEPT_ALERTS);
+		memmove(d->kept, d->kept + 1, (DAEMON_KEPT_ALERTS - 1) * sizeof(*d->kept));
+		d->n_kept--;
+	}
+	d->kept[d->n_kept++] = *r;
+}
+
+/* Stores the kept alerts, oldest first, while the outbox takes them. */
+static void store_kept(struct daemon *d)
+{
+	int i = 0;
+
+	while (i < d->n_kept &&
+	       outbox_append_kept(d->ob, &d->kept[i], clock_mono_ms(), NULL) == 0) {
+		log_notice("alert %s stored after %lld s in memory", d->kept[i].u.alert.id,
+			   (long long)((clock_wall_ms() - d->kept[i].ts_ms) / 1000));
+		i++;
+	}
+	if (i == 0)
+		return;
+	memmove(d->kept, d->kept + i, (size_t)(d->n_kept - i) * sizeof(*d->kept));
+	d->n_kept -= i;
+}
+
 static void append_alert(struct daemon *d, int64_t ts_ms, const struct rec_alert *a)
 {
 	struct record ar = { .ts_ms = ts_ms, .type = REC_ALERT };
 	int o = config_find_outlet(d->cfg, a->outlet);
 
 	ar.u.alert = *a;
-	append(d, &ar);
+	if (d->n_kept || outbox_append_kept(d->ob, &ar, clock_mono_ms(), NULL) < 0)
+		keep_alert(d, &ar); /* in order behind the ones waiting already */
 	log_alert(a);
 	d->alerts++;
 	if (o >= 0)
@@ -81,9 +119,9 @@ void daemon_on_poll(void *ctx, int sensor_idx, const struct record *poll)
 }
 
 /* The time the lost records spanned, in s (their own timestamps). */
-static int32_t gap_seconds(const struct outbox_gap *g)
+static int32_t gap_span_s(int64_t first_ms, int64_t last_ms)
 {
-	int64_t s = g->last_ts_ms > g->first_ts_ms ? (g->last_ts_ms - g->first_ts_ms) / 1000 : 0;
+	int64_t s = last_ms > first_ms ? (last_ms - first_ms) / 1000 : 0;
 
 	return s > INT32_MAX ? INT32_MAX : (int32_t)s;
 }
@@ -96,12 +134,14 @@ static void check_gap(struct daemon *d, int64_t wall_ms)
 
 	if (!outbox_take_gap(d->ob, &g))
 		return;
+	if (g.last_ts_ms > d->gap_last_ms)
+		d->gap_last_ms = g.last_ts_ms;
 	if (d->gap_open) {
-		int32_t more = gap_seconds(&g);
-
 		d->gap.value += (double)g.records;
 		d->gap.peak = d->gap.value;
-		d->gap.gap_s = more > INT32_MAX - d->gap.gap_s ? INT32_MAX : d->gap.gap_s + more;
+		d->gap.gap_s = gap_span_s(d->gap.since_ms, d->gap_last_ms);
+		log_warn("outbox: %llu more records lost, %.0f since the data_gap was raised",
+			 (unsigned long long)g.records, d->gap.value);
 		return;
 	}
 	memset(&d->gap, 0, sizeof(d->gap));
@@ -112,8 +152,9 @@ static void check_gap(struct daemon *d, int64_t wall_ms)
 	d->gap.value = d->gap.peak = (double)g.records;
 	d->gap.limit = NAN;
 	d->gap.coverage_pct = NAN;
-	d->gap.gap_s = gap_seconds(&g);
 	d->gap.since_ms = g.first_ts_ms ? g.first_ts_ms : wall_ms;
+	d->gap_last_ms = g.last_ts_ms ? g.last_ts_ms : wall_ms;
+	d->gap.gap_s = gap_span_s(d->gap.since_ms, d->gap_last_ms);
 	snprintf(d->gap.id, sizeof(d->gap.id), "%s/outbox/data_gap/%lld", d->cfg->id,
 		 (long long)wall_ms);
 	log_err("outbox: %llu records lost (seq %llu..%llu): the disk cap was reached or the "
@@ -210,6 +251,7 @@ void daemon_records_tick(struct daemon *d, int64_t mono_ms)
 		daemon_compliance_step(d, mono_ms);
 		d->next_tick_ms = mono_ms + DAEMON_TICK_MS;
 	}
+	store_kept(d);
 	check_gap(d, clock_wall_ms());
 	if (mono_ms >= d->next_metrics_ms) {
 		emit_metrics(d);
@@ -342,6 +384,7 @@ void daemon_records_fini(struct daemon *d)
 	compliance_free(d->comp);
 	free(d->events);
 	free(d->tick_recs);
+	free(d->kept);
 	free(d->active_dirty);
 	free(d->json);
 	status_clear(&d->status);

@@ -71,6 +71,13 @@ static double round3(double v)
 	return isfinite(mag) && mag > 0.0 ? round(v * mag) / mag : v;
 }
 
+int64_t enc_alert_records_lost(const struct rec_alert *a)
+{
+	if (a->kind != AK_DATA_GAP || a->param < P_COUNT || !isfinite(a->value) || a->value < 0)
+		return -1;
+	return (int64_t)a->value;
+}
+
 double enc_alert_ratio(const struct rec_alert *a)
 {
 	if (!isfinite(a->value) || !isfinite(a->limit) || a->limit == 0.0)

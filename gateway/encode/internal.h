@@ -45,6 +45,9 @@ void enc_evidence(const struct rec_alert *a, struct enc_evidence *ev);
 /* value / limit to three significant digits (612.4 / 500 = 1.22); NaN when
  * either is not finite or the limit is 0. */
 double enc_alert_ratio(const struct rec_alert *a);
+/* Records an outbox loss dropped (a data_gap about no parameter); -1 for
+ * any other alert. */
+int64_t enc_alert_records_lost(const struct rec_alert *a);
 
 /* Whole seconds from since_ms to until_ms (until_ms 0: to ts_ms), never
  * below 0 even if the wall clock stepped back meanwhile. */

@@ -347,6 +347,8 @@ static void lp_alert_own(struct lp_point *p, const struct rec_alert *a,
 	if (ev->gap) {
 		lp_field_int(p, "gap_s", a->gap_s);
 		lp_field_float(p, "coverage", enc_alert_coverage(a));
+		if (enc_alert_records_lost(a) >= 0)
+			lp_field_int(p, "records_lost", enc_alert_records_lost(a));
 	}
 	if (ev->expiry)
 		lp_field_int(p, "days_left", a->days_left);

@@ -350,6 +350,8 @@ static void jw_alert_own(struct jw *w, const struct rec_alert *a, const struct e
 		jw_field_i64(w, "gap_s", a->gap_s);
 		jw_lit(w, ",\"coverage\":");
 		jw_num(w, enc_alert_coverage(a));
+		if (enc_alert_records_lost(a) >= 0)
+			jw_field_i64(w, "records_lost", enc_alert_records_lost(a));
 	}
 	if (ev->expiry)
 		jw_field_i64(w, "days_left", a->days_left);

@@ -48,12 +48,28 @@ struct outbox {
 	int64_t cursor_ms;            /* last cursor write attempt (monotonic) */
 	int64_t now_ms;               /* latest time a caller gave us */
 	struct outbox_gap gap;        /* the open drop episode */
+	uint64_t reserve_bytes;       /* opts.reserve_bytes */
+	bool reserve_held;            /* the reserve file is there */
+	bool reserve_given;           /* released to alerts: telemetry waits */
+	int64_t reserve_retry_ms;     /* when to try making it again */
 	struct outbox_stats stats;
 	struct complaint c_append;    /* rate-limited error lines */
 	struct complaint c_sync;
 	struct complaint c_cursor;
 	struct complaint c_read;
 };
+
+/* reserve.c: room kept for alerts on a full disk. */
+/* Makes the reserve file unless there is one; 0 or -errno. */
+int obx_reserve_make(struct outbox *ob, int64_t now_mono_ms);
+/* Deletes it, freeing its blocks for an alert; false if there was none. */
+bool obx_reserve_release(struct outbox *ob);
+/* Makes it again once a minute while it is missing. */
+void obx_reserve_tick(struct outbox *ob, int64_t now_mono_ms);
+/* Telemetry may be stored: 0, or -ENOSPC while the reserve has been given
+ * to alerts and the disk has no room to make it again (tried at most once
+ * a second), so telemetry never eats the room alerts were given. */
+int obx_reserve_gate(struct outbox *ob, int64_t now_mono_ms);
 
 /* Drops the oldest telemetry segments until extra more bytes fit the cap;
  * -ENOSPC when a telemetry record of extra bytes still cannot be placed. */

@@ -157,6 +157,7 @@ static int check_opts(const struct outbox_opts *in, struct outbox_opts *o)
 		return 0;
 	o->fsync_ms = in->fsync_ms;
 	o->cursor_ms = in->cursor_ms;
+	o->reserve_bytes = in->reserve_bytes;
 	if (in->segment_bytes)
 		o->segment_bytes = in->segment_bytes;
 	if (in->max_backlog_bytes)
@@ -164,7 +165,8 @@ static int check_opts(const struct outbox_opts *in, struct outbox_opts *o)
 	if (o->fsync_ms < 0 || o->fsync_ms > OBX_MAX_FSYNC_MS || o->cursor_ms < 0 ||
 	    o->cursor_ms > OBX_MAX_FSYNC_MS || o->segment_bytes < 4096 ||
 	    o->segment_bytes > (1u << 30) || o->max_backlog_bytes / 4 < o->segment_bytes ||
-	    o->max_backlog_bytes / o->segment_bytes > OUTBOX_MAX_SEGMENTS / 2)
+	    o->max_backlog_bytes / o->segment_bytes > OUTBOX_MAX_SEGMENTS / 2 ||
+	    o->reserve_bytes > (16u << 20))
 		return -EINVAL;
 	return 0;
 }
@@ -280,6 +282,7 @@ int outbox_open(const char *dir, const struct outbox_opts *o, int n_sinks, int64
 	ob->max_backlog = opts.max_backlog_bytes;
 	ob->cursor_ms = now_mono_ms;
 	ob->now_ms = now_mono_ms;
+	ob->reserve_bytes = opts.reserve_bytes;
 	rc = open_dir(dir);
 	if (rc >= 0) {
 		ob->dirfd = rc;
@@ -293,6 +296,10 @@ int outbox_open(const char *dir, const struct outbox_opts *o, int n_sinks, int64
 		ob_free(ob);
 		return rc;
 	}
+	rc = obx_reserve_make(ob, now_mono_ms);
+	if (rc < 0)
+		log_warn("outbox: %s: cannot keep %zu KiB for alerts (%s); tried again every "
+			 "minute", dir, opts.reserve_bytes >> 10, strerror(-rc));
 	*out = ob;
 	return 0;
 }

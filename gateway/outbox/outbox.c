@@ -224,13 +224,36 @@ static int place(struct outbox *ob, struct obx_stream *st, size_t flen, int64_t 
 	return rc;
 }
 
-int outbox_append(struct outbox *ob, const struct record *r, int64_t now_mono_ms,
-		  uint64_t *seq_out)
+/* Places, writes and (alerts) syncs one sealed frame; -errno on failure,
+ * with nothing of it left queued. */
+static int store(struct outbox *ob, int kind, const uint8_t *frame, size_t flen, int64_t ts_ms,
+		 int64_t now)
+{
+	struct obx_stream *st = &ob->st[kind];
+	int rc = obx_enforce_cap(ob, kind, flen);
+
+	if (rc == 0)
+		rc = place(ob, st, flen, now);
+	if (rc < 0)
+		return rc;
+	/* written at once so that a killed process loses nothing; the
+	 * fdatasync waits for the batch unless this is an alert */
+	obx_stream_put(st, frame, flen, ob->next_seq, ts_ms, now);
+	if (kind == OBX_ALR || ob->fsync_ms == 0)
+		rc = sync_now(ob, st, now);
+	else
+		rc = obx_stream_flush(st);
+	if (rc < 0)
+		obx_stream_unput(st, flen);
+	return rc;
+}
+
+static int append(struct outbox *ob, const struct record *r, int64_t now_mono_ms,
+		  uint64_t *seq_out, bool kept)
 {
 	uint8_t frame[OBX_FRAME_MAX];
 	int n = outbox_codec_encode(r, frame + OBX_HDR, OUTBOX_CODEC_MAX);
 	int kind = rec_is_event(r->type) ? OBX_ALR : OBX_TEL;
-	struct obx_stream *st = &ob->st[kind];
 	size_t flen;
 	int rc;
 
@@ -241,22 +264,19 @@ int outbox_append(struct outbox *ob, const struct record *r, int64_t now_mono_ms
 	ob->now_ms = now_mono_ms;
 	flen = OBX_HDR + (size_t)n;
 	obx_frame_seal(frame, ob->next_seq, (size_t)n);
-	rc = obx_enforce_cap(ob, kind, flen);
+	rc = kind == OBX_TEL ? obx_reserve_gate(ob, now_mono_ms) : 0;
 	if (rc == 0)
-		rc = place(ob, st, flen, now_mono_ms);
-	if (rc == 0) {
-		/* written at once so that a killed process loses nothing; the
-		 * fdatasync waits for the batch unless this is an alert */
-		obx_stream_put(st, frame, flen, ob->next_seq, r->ts_ms, now_mono_ms);
-		if (kind == OBX_ALR || ob->fsync_ms == 0)
-			rc = sync_now(ob, st, now_mono_ms);
-		else
-			rc = obx_stream_flush(st);
-		if (rc < 0)
-			obx_stream_unput(st, flen);
+		rc = store(ob, kind, frame, flen, r->ts_ms, now_mono_ms);
+	/* a full disk: an alert takes the room kept for it */
+	if (rc == -ENOSPC && kind == OBX_ALR && obx_reserve_release(ob)) {
+		ob->st[kind].retry_ms = 0;
+		rc = store(ob, kind, frame, flen, r->ts_ms, now_mono_ms);
 	}
+	if (rc < 0 && kept)
+		complain(&ob->c_append, now_mono_ms, LOG_ERR, "outbox: alert not stored yet: %s; "
+			 "kept in memory and tried again", strerror(-rc));
 	if (rc < 0)
-		return lost(ob, r, rc, now_mono_ms);
+		return kept ? rc : lost(ob, r, rc, now_mono_ms);
 	complain_recovered(&ob->c_append, "outbox: storing records again");
 	ob->stats.appended++;
 	ob->stats.payload_bytes += (uint64_t)n;
@@ -264,6 +284,18 @@ int outbox_append(struct outbox *ob, const struct record *r, int64_t now_mono_ms
 		*seq_out = ob->next_seq;
 	ob->next_seq++;
 	return 0;
+}
+
+int outbox_append(struct outbox *ob, const struct record *r, int64_t now_mono_ms,
+		  uint64_t *seq_out)
+{
+	return append(ob, r, now_mono_ms, seq_out, false);
+}
+
+int outbox_append_kept(struct outbox *ob, const struct record *r, int64_t now_mono_ms,
+		       uint64_t *seq_out)
+{
+	return append(ob, r, now_mono_ms, seq_out, true);
 }
 
 /* ---- sinks ---- */
@@ -484,6 +516,7 @@ void outbox_tick(struct outbox *ob, int64_t now_mono_ms)
 	if (any_dirty(ob) && now_mono_ms >= ob->cursor_ms + ob->cursor_every_ms)
 		persist_cursors(ob, now_mono_ms);
 	delete_acked(ob);
+	obx_reserve_tick(ob, now_mono_ms);
 }
 
 int outbox_flush(struct outbox *ob, int64_t now_mono_ms)

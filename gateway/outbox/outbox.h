@@ -98,6 +98,10 @@ struct outbox_opts {
 	 * and the SD card is spared a file rewrite per sink per fsync_ms.
 	 * 0..600000 ms; 0 = the same as fsync_ms. */
 	int cursor_ms;
+	/* Bytes kept on disk for alerts (reserve.c): released when an alert
+	 * meets a full disk, so that the alert is stored while telemetry is
+	 * refused. 0 (the default) keeps none; at most 16 MiB. */
+	size_t reserve_bytes;
 	/* Names of the sinks, [a-z0-9_] up to 15 bytes, naming their cursor
 	 * files; NULL (or no opts) names sink i by its index, "0".."3". */
 	const char *sink_names[OUTBOX_MAX_SINKS];
@@ -118,6 +122,7 @@ struct outbox_stats {
 				     * sink acked them, or not stored (I/O error) */
 	uint64_t dropped_alerts;    /* alerts not stored after an I/O error */
 	uint64_t segments_deleted;  /* segments every sink had passed */
+	uint64_t reserve_released;  /* times the alert reserve was given up */
 	uint64_t segments;          /* segment files now, both streams */
 	uint64_t disk_bytes;        /* bytes in them plus the unsynced buffer */
 };
@@ -162,6 +167,14 @@ void outbox_close(struct outbox *ob);
  */
 int outbox_append(struct outbox *ob, const struct record *r, int64_t now_mono_ms,
 		  uint64_t *seq_out);
+
+/*
+ * Like outbox_append for an alert the caller keeps and offers again until
+ * it is stored: a failure is returned and logged but not counted as lost
+ * nor added to the gap (it is not lost yet).
+ */
+int outbox_append_kept(struct outbox *ob, const struct record *r, int64_t now_mono_ms,
+		       uint64_t *seq_out);
 
 /*
  * The next record for sink to send (alerts first, see above), advancing its
