@@ -196,3 +196,37 @@ cross-arm64:
 
 packaging-check: all
 	@scripts/packaging-check.sh $(BUILD)
+
+# ---- fuzzing (tests/fuzz/README.md) ---------------------------------------
+#   make fuzz [FUZZ_SECONDS=60]  each libFuzzer harness for that long, new
+#                     inputs kept in $(FUZZ_BUILD)/corpus, crashes in
+#                     $(FUZZ_BUILD)/crashes
+#   make fuzz-smoke   each harness over its seed corpus (tests/fuzz/corpus/),
+#                     then FUZZ_SMOKE_SECONDS of fuzzing: part of make check
+# The library is built again with clang, libFuzzer's coverage, ASan and
+# UBSan in its own BUILD dir; the harnesses link it with libFuzzer's main.
+FUZZ_BUILD ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins
+
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/fuzz.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/%)
+
+fuzz-build:
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SAN=1 \
+		'SAN_ON=$(FUZZ_SAN)' fuzz-bins
+
+fuzz: deps
+	$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run.sh --smoke $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
