@@ -32,13 +32,14 @@ for name in "$@"; do
 	fi
 	mkdir -p "$work"
 	seeds="$here/corpus/$name"
+	[ -d "$seeds" ] || seeds=""
 	dict=""
 	[ -f "$here/$name.dict" ] && dict="-dict=$here/$name.dict"
 	log="$build/logs/$name.log"
 	# shellcheck disable=SC2086
 	TMPDIR="$build/tmp" "$build/$name" -max_total_time="$seconds" -timeout=20 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$build/crashes/$name-" $dict "$work" "$seeds" >"$log" 2>&1
+		-artifact_prefix="$build/crashes/$name-" $dict "$work" $seeds >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	corpus=$(ls "$work" | wc -l)
