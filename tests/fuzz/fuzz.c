@@ -107,10 +107,12 @@ static void dir_remove(void)
 
 const char *fuzz_dir(void)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = getenv("FUZZ_TMPDIR");
 
 	if (dir_path[0])
 		return dir_path;
+	if (!tmp || !*tmp)
+		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
 	snprintf(dir_path, sizeof(dir_path), "%s/outfall-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir_path)) {
 		fprintf(stderr, "fuzz: cannot make a scratch directory: %s\n", strerror(errno));

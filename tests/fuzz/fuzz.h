@@ -45,7 +45,8 @@ unsigned fuzz_pick(struct fuzz_in *in, unsigned n);
 /* Up to max bytes: a length byte, then that many (fewer at the end). */
 size_t fuzz_take(struct fuzz_in *in, size_t max, const uint8_t **out);
 
-/* A directory of this process's own, made once under $TMPDIR (or /tmp) and
+/* A directory of this process's own, made once under $FUZZ_TMPDIR, else
+ * /dev/shm (a tmpfs: fsync costs nothing), else $TMPDIR or /tmp, and
  * removed at exit; fuzz_dir_clear() empties it between inputs. */
 const char *fuzz_dir(void);
 void fuzz_dir_clear(void);
