@@ -215,12 +215,21 @@ FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer 
 	-fno-sanitize-recover=all -fsanitize-recover=pointer-overflow
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins fuzz-seeds
 
 $(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/fuzz.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/%)
+
+$(BUILD)/mkseeds: $(BUILD)/obj/tests/fuzz/mkseeds.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Rewrites the generated seeds in tests/fuzz/corpus/ (commit the result).
+fuzz-seeds: $(BUILD)/mkseeds
+	mkdir -p tests/fuzz/corpus/fuzz_codec tests/fuzz/corpus/fuzz_alertstate \
+		tests/fuzz/corpus/fuzz_status
+	$(BUILD)/mkseeds
 
 fuzz-build:
 	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SAN=1 \

@@ -46,6 +46,25 @@ static void setting_path(const config_setting_t *s, char *buf, size_t n, size_t 
 		text_append(buf, n, len, "%s%s", *len ? "." : "", config_setting_name(s));
 }
 
+/* The message, control characters shown as \xNN: a string from the file
+ * (a name holding a newline, say) must not start a line of its own. */
+static void put_message(FILE *out, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs("(out of memory for the message)", out);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if ((*p < ' ' && *p != '\t') || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	free(msg);
+}
+
 static void report(struct cfg_ctx *c, const config_setting_t *at, const char *member,
 		   const char *kind, const char *fmt, va_list ap)
 {
@@ -70,7 +89,7 @@ static void report(struct cfg_ctx *c, const config_setting_t *at, const char *me
 		text_append(path, sizeof(path), &len, "%s%s", len ? "." : "", member);
 	/* The root group sits on line 0; line 1 is where an editor should go. */
 	fprintf(c->err, "%s:%u: %s%s%s", file, line ? line : 1, path, len ? ": " : "", kind);
-	vfprintf(c->err, fmt, ap);
+	put_message(c->err, fmt, ap);
 	fputc('\n', c->err);
 }
 

@@ -38,6 +38,7 @@ for name in "$@"; do
 	log="$build/logs/$name.log"
 	# shellcheck disable=SC2086
 	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan.supp" \
+	LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0" \
 	TMPDIR="$build/tmp" "$build/$name" -max_total_time="$seconds" -timeout=20 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$build/crashes/$name-" $dict "$work" $seeds >"$log" 2>&1
