@@ -1,7 +1,8 @@
 # outfall - GNU Make build. Binaries land in build/ (BUILD=... to change).
 #   make            build outfalld and outfall-sim
 #   make check      install missing packages, build with -Werror, run unit
-#                   tests (plain, ASan/UBSan, valgrind) and integration tests
+#                   tests (plain, ASan/UBSan, valgrind), the fuzzers' smoke
+#                   run and integration tests
 #   make demo       end-to-end demo with a local broker, InfluxDB, simulator
 #   make bench      print performance figures
 
@@ -107,6 +108,7 @@ check: deps
 	$(MAKE) --no-print-directory unit-asan
 	$(MAKE) --no-print-directory unit-valgrind
 	$(MAKE) --no-print-directory packaging-check
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory integration
 
 demo: deps
@@ -197,7 +199,7 @@ cross-arm64:
 packaging-check: all
 	@scripts/packaging-check.sh $(BUILD)
 
-# ---- fuzzing (tests/fuzz/README.md) ---------------------------------------
+# ---- fuzzing (README.md "Fuzzing", tests/fuzz/) ----------------------------
 #   make fuzz [FUZZ_SECONDS=60]  each libFuzzer harness for that long, new
 #                     inputs kept in $(FUZZ_BUILD)/corpus, crashes in
 #                     $(FUZZ_BUILD)/crashes
