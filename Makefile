@@ -1,7 +1,8 @@
 # outfall - GNU Make build. Binaries land in build/ (BUILD=... to change).
 #   make            build outfalld and outfall-sim
 #   make check      install missing packages, build with -Werror, run unit
-#                   tests (plain, ASan/UBSan, valgrind) and integration tests
+#                   tests (plain, ASan/UBSan, valgrind), the fuzzers' smoke
+#                   run and integration tests
 #   make demo       end-to-end demo with a local broker, InfluxDB, simulator
 #   make bench      print performance figures
 
@@ -107,6 +108,7 @@ check: deps
 	$(MAKE) --no-print-directory unit-asan
 	$(MAKE) --no-print-directory unit-valgrind
 	$(MAKE) --no-print-directory packaging-check
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory integration
 
 demo: deps
@@ -196,3 +198,48 @@ cross-arm64:
 
 packaging-check: all
 	@scripts/packaging-check.sh $(BUILD)
+
+# ---- fuzzing (README.md "Fuzzing", tests/fuzz/) ----------------------------
+#   make fuzz [FUZZ_SECONDS=60]  each libFuzzer harness for that long, new
+#                     inputs kept in $(FUZZ_BUILD)/corpus, crashes in
+#                     $(FUZZ_BUILD)/crashes
+#   make fuzz-smoke   each harness over its seed corpus (tests/fuzz/corpus/),
+#                     then FUZZ_SMOKE_SECONDS of fuzzing: part of make check
+# The library is built again with clang, libFuzzer's coverage, ASan and
+# UBSan in its own BUILD dir; the harnesses link it with libFuzzer's main.
+FUZZ_BUILD ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_CC ?= clang
+# pointer-overflow stays recoverable so tests/fuzz/ubsan.supp can name a
+# known finding (run.sh halts on every report that is not suppressed).
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -fsanitize-recover=pointer-overflow
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins fuzz-seeds
+
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/fuzz.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/%)
+
+$(BUILD)/mkseeds: $(BUILD)/obj/tests/fuzz/mkseeds.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Rewrites the generated seeds in tests/fuzz/corpus/ (commit the result).
+fuzz-seeds: $(BUILD)/mkseeds
+	mkdir -p tests/fuzz/corpus/fuzz_codec tests/fuzz/corpus/fuzz_alertstate \
+		tests/fuzz/corpus/fuzz_status
+	$(BUILD)/mkseeds
+
+fuzz-build:
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SAN=1 \
+		'SAN_ON=$(FUZZ_SAN)' fuzz-bins
+
+fuzz: deps
+	$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run.sh --smoke $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)

@@ -138,7 +138,9 @@ static int classify(int e, struct drv_counters *cnt)
 		cnt->exceptions++;
 		return -EPROTO;
 	}
-	if (e >= EMBBADCRC && e <= EMBBADSLAVE) {
+	/* libmodbus gives MODBUS_ENOBASE itself for an exception reply with
+	 * code 0, which no slave may send: garbled, like one above 11 */
+	if ((e >= EMBBADCRC && e <= EMBBADSLAVE) || e == MODBUS_ENOBASE) {
 		cnt->crc_errors++;
 		return -EBADMSG;
 	}

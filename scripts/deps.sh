@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config libmodbus-dev libpaho-mqtt-dev
 libcurl4-openssl-dev zlib1g-dev libconfig-dev libcmocka-dev libcjson-dev libsystemd-dev
 libsqlite3-dev libssl-dev sqlite3 chromium fonts-wqy-microhei
-mosquitto mosquitto-clients influxdb socat curl python3 valgrind procps openssl"
+mosquitto mosquitto-clients influxdb socat curl python3 valgrind procps openssl
+clang libclang-rt-dev"
 
 # Installed for this machine's architecture (or "all"): a cross-build's
 # arm64 copy of a development package does not count for the native build.

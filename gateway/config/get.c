@@ -86,6 +86,18 @@ static void mark_cut(char *buf, size_t len, size_t cap)
 	memcpy(buf + keep, ELLIPSIS, sizeof(ELLIPSIS));
 }
 
+/* The message, control characters shown as \xNN: a string from the file
+ * (a name holding a newline, say) must not start a line of its own. */
+static void put_text(FILE *out, const char *msg)
+{
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if ((*p < ' ' && *p != '\t') || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+}
+
 static void report(struct cfg_ctx *c, const config_setting_t *at, const char *member,
 		   const char *kind, const char *fmt, va_list ap)
 {
@@ -117,8 +129,9 @@ static void report(struct cfg_ctx *c, const config_setting_t *at, const char *me
 	else if ((size_t)n >= sizeof(msg))
 		mark_cut(msg, sizeof(msg) - 1, sizeof(msg));
 	/* The root group sits on line 0; line 1 is where an editor should go. */
-	fprintf(c->err, "%s:%u: %s%s%s%s\n", file, line ? line : 1, path, len ? ": " : "", kind,
-		msg);
+	fprintf(c->err, "%s:%u: %s%s%s", file, line ? line : 1, path, len ? ": " : "", kind);
+	put_text(c->err, msg);
+	fputc('\n', c->err);
 }
 
 void cfg_error(struct cfg_ctx *c, const config_setting_t *at, const char *member,

@@ -55,7 +55,7 @@ int hj212_unframe(const char *buf, size_t len, size_t *seg_len,
 		*consumed = resync(buf, len, 1);
 		return fail(why, "garbage before ##", -EBADMSG);
 	}
-	skip = resync(buf, len, 2);
+	skip = resync(buf, len, 1); /* "###0101..." starts a frame at 1 */
 	for (size_t i = 2; i < 6 && i < len; i++) {
 		if (buf[i] < '0' || buf[i] > '9') {
 			*consumed = skip;
