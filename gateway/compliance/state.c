@@ -118,9 +118,13 @@ int compliance_export(const struct compliance *c, struct alertstate *st)
 		alertstate_clear(st);
 		return -ENOMEM;
 	}
-	export_alerts(c, st);
-	export_accs(c, st);
-	export_counters(c, st);
+	/* each fills its array only when it has one: no offset on NULL */
+	if (st->alerts)
+		export_alerts(c, st);
+	if (st->accs)
+		export_accs(c, st);
+	if (st->counters)
+		export_counters(c, st);
 	return 0;
 }
 

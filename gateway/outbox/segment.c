@@ -423,6 +423,9 @@ static bool replay_seg(struct obx_stream *st, struct obx_reader *rd, struct obx_
 		return false;
 	}
 	fsize = (uint64_t)sb.st_size;
+	/* a segment holds no seq below its name: readers would step over it */
+	if (sg->first_seq && *min_seq < sg->first_seq - 1)
+		*min_seq = sg->first_seq - 1;
 	while ((rc = scan(st, rd, sg->first_seq, off, fsize, *min_seq, &fr, &at)) > 0) {
 		if (at > off)
 			note_damage(st, name, off, at);
