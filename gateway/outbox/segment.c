@@ -276,6 +276,10 @@ int obx_read_frame(const struct obx_stream *st, struct obx_reader *rd, struct ob
 						 .ord = sg->base_ord, .seq = pos->seq };
 			continue;
 		}
+		if (sg->first_seq && pos->seq < sg->first_seq - 1) {
+			/* no seq of a segment is below its name, as replay counts */
+			pos->seq = sg->first_seq - 1;
+		}
 		rc = scan(st, rd, sg->first_seq, pos->off, sg->size, pos->seq, fr, &at);
 		if (rc < 0)
 			return rc;
