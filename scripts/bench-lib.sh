@@ -4,12 +4,12 @@
 
 # proc_cpu_ns PID: CPU time of all its threads, ns (schedstat: exact, not
 # in ticks; threads that already ended are not in it).
-proc_cpu_ns() { cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+proc_cpu_ns() { cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
 
 # proc_cpu_ticks_ns PID: utime + stime of the whole process (ended threads
 # included), in ns, at the clock tick's resolution.
 proc_cpu_ticks_ns() {
-	awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) * 1e9 / hz}' "/proc/$1/stat"
+	awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / hz}' "/proc/$1/stat"
 }
 
 # proc_vcsw PID: voluntary context switches of all its threads.

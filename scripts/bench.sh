@@ -5,7 +5,14 @@
 #     CPU per reading forwarded, private dirty memory and RSS;
 #  3. bytes the daemon writes per hour with the local history off and on,
 #     and the history's own figures (build/history_bench): transaction
-#     time, bytes per reading, the time to query a day of one parameter.
+#     time, bytes per reading, the time to query a day of one parameter;
+#  4. outfalld and collectd side by side in one run (bench-collectd.sh),
+#     alert latency (bench-alerts.sh), one gateway with 64 sensors on 4
+#     buses (bench-scale.sh), each with its own broker and InfluxDB;
+#  5. backlog drains to the local InfluxDB and broker.
+# BENCH_SECONDS, BENCH_SIDE_SECONDS, BENCH_ALERT_SECONDS and
+# BENCH_SCALE_SECONDS set the measuring windows (scripts/fleet.sh N is the
+# fleet run: N gateways against one broker and InfluxDB).
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +38,7 @@ FLUSH_MS=1000 write_config "$WORK/cfg" "$WORK/tty"  # the default flush interval
 "$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" 2> "$WORK/daemon.log" &
 PID=$!
 remember $PID
-cpu_ns() { cat "/proc/$PID/task/"*/schedstat | awk '{s += $1} END {print s}'; }
+cpu_ns() { cat "/proc/$PID/task/"*/schedstat | awk '{s += $1} END {printf "%.0f\n", s}'; }
 count() {
 	influx_query outfall "SELECT count(value) FROM outfall_reading" |
 		python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]; print(r["series"][0]["values"][0][1] if "series" in r else 0)'
@@ -80,6 +87,10 @@ print(f"disk: history off {off / 1e6:.2f} MB/h, on {on / 1e6:.2f} MB/h "
 PY
 echo "== history: a day of raw readings written and queried (temp store)"
 "$BUILD/history_bench" "$WORK/history-bench"
+
+"$TOP/scripts/bench-collectd.sh" "$BUILD"
+"$TOP/scripts/bench-alerts.sh" "$BUILD"
+"$TOP/scripts/bench-scale.sh" "$BUILD"
 
 DRAIN_N=${BENCH_DRAIN_N:-1000000}
 echo "== backlog drain: 100000 records (5 values each) to the local InfluxDB"

@@ -45,6 +45,7 @@ persistence true
 persistence_location $WORK/
 log_dest file $WORK/mosquitto.log
 user $(id -un)
+${MOSQUITTO_EXTRA:-}
 CONF
 	restart_mosquitto
 }
