@@ -15,6 +15,7 @@ WORK=$(mktemp -d -t outfall-it.XXXXXX)
 . "$HERE/cases_history.sh"
 . "$HERE/cases_report.sh"
 . "$HERE/cases_grafana.sh"
+. "$HERE/cases_sim.sh"
 passed=0
 failed=0
 trap 'stop_all; rm -rf "$WORK"' EXIT
@@ -248,7 +249,7 @@ for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appe
 	case_ctl_status_daemon case_rolling case_storm case_reload_rolling case_retry_cap \
 	case_word_order case_exceed_silent \
 	case_maint_exceed case_alert_close case_clock_rtc case_clock_ntp case_grafana \
-	case_report_alert case_report_day case_history}; do
+	case_report_alert case_report_day case_history case_sim_many}; do
 	echo "--- ${c#case_}"
 	$c
 	result "${c#case_}" $?
