@@ -10,6 +10,7 @@
 # are those InfluxDB holds with a timestamp inside the window. Prints CPU
 # per reading, private dirty, RSS, voluntary context switches per second,
 # device bytes written per hour (/proc/PID/io), and the ratios.
+# BENCH_SIDE_HISTORY=0 runs outfalld without the local history.
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,7 +107,12 @@ SIM_LOG=$WORK/sim-c start_sim "$WORK/tty-c" --csv "$WORK/served-c.csv" || exit 1
 
 mkdir -p "$WORK/cfg" "$WORK/collectd"
 FLUSH_MS=1000 write_config "$WORK/cfg" "$WORK/tty-o" # the default flush interval
-printf 'history: { };\n' >> "$WORK/cfg/outfall.conf"  # on, with its defaults
+HIST="+ local history"
+if [ "${BENCH_SIDE_HISTORY:-1}" = 1 ]; then
+	printf 'history: { };\n' >> "$WORK/cfg/outfall.conf" # on, with its defaults
+else
+	HIST="(history off)"
+fi
 collectd_conf "$WORK/tty-c" "$CD_PORT" > "$WORK/collectd.conf"
 
 "$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" 2> "$WORK/daemon.log" &
@@ -147,9 +153,10 @@ CS=$(served_count "$WORK/served-c.csv" "$T0" "$T1" "$NAMES")
 
 python3 - "$RUN_S" "$ON" "$OS" "$((OC1 - OC0))" "$((OV1 - OV0))" "$((OW1 - OW0))" \
 	"$OPD" "$ORSS" "$OHWM" "$CN" "$CS" "$((CC1 - CC0))" "$((CV1 - CV0))" \
-	"$((CW1 - CW0))" "$CPD" "$CRSS" "$CHWM" "$T0" "$T1" "$OM" "$CM" <<'PY'
+	"$((CW1 - CW0))" "$CPD" "$CRSS" "$CHWM" "$T0" "$T1" "$OM" "$CM" "$HIST" <<'PY'
 import sys
-a = list(map(int, sys.argv[1:]))
+a = list(map(int, sys.argv[1:-1]))
+hist = sys.argv[-1]
 secs = (a[18] - a[17]) / 1000
 def figs(n, served, cpu, vcs, wb, pd, rss, hwm, mqtt):
     return {"stored": n, "served": served, "cpu": cpu / 1e6 / n if n else float("nan"),
@@ -177,9 +184,9 @@ for label, k, fmt, with_ratio in rows:
         ov, cv = ov / 1e6, cv / 1e6
     print(f"{label:46} {fmt.format(ov):>10} {fmt.format(cv):>10} "
           f"{ratio(ov, cv) if with_ratio else '':>6}")
-print(f"window {secs:.1f} s; outfalld: MQTT + InfluxDB + local history; collectd: "
+print(f"window {secs:.1f} s; outfalld: MQTT + InfluxDB {hist}; collectd: "
       "modbus (RTU) + mqtt + network -> InfluxDB's collectd listener")
-if secs < 300:
+if secs < 300 and hist.startswith("+"):
     print("(the history commits every 300 s by default: a shorter window may hold no "
           "commit, so outfalld's bytes per hour may leave the history out)")
 if o["stored"] and c["stored"]:
