@@ -1,13 +1,14 @@
 #!/bin/sh
-# Installs the Debian 12 packages outfall needs to build, test and demo,
-# when any is missing. Needs root (or sudo) only if something is missing.
+# Installs the Debian 12 packages outfall needs to build, test, demo and
+# bench, when any is missing (collectd-core is only for make bench's
+# side-by-side, which runs its own collectd; its system service is unused). Needs root (or sudo) only if something is missing.
 set -eu
 
 PKGS="build-essential pkg-config libmodbus-dev libpaho-mqtt-dev
 libcurl4-openssl-dev zlib1g-dev libconfig-dev libcmocka-dev libcjson-dev libsystemd-dev
 libsqlite3-dev libssl-dev sqlite3 chromium fonts-wqy-microhei
 mosquitto mosquitto-clients influxdb socat curl python3 valgrind procps openssl
-clang libclang-rt-dev"
+clang libclang-rt-dev collectd-core"
 
 # Installed for this machine's architecture (or "all"): a cross-build's
 # arm64 copy of a development package does not count for the native build.

@@ -1,4 +1,4 @@
-# lib.sh - shared helpers for the integration tests and the demo: start a
+# lib.sh - shared helpers for the integration tests, the demo and the benches: start a
 # real mosquitto and influxd on free loopback ports inside a temp dir, wait
 # for them, and stop everything started, by PID. Source it; set WORK first.
 
@@ -45,6 +45,7 @@ persistence true
 persistence_location $WORK/
 log_dest file $WORK/mosquitto.log
 user $(id -un)
+${MOSQUITTO_EXTRA:-}
 CONF
 	restart_mosquitto
 }
@@ -76,6 +77,7 @@ bind-address = "127.0.0.1:$rpc"
   log-enabled = false
 [monitor]
   store-enabled = false
+${INFLUX_EXTRA:-}
 CONF
 	INFLUX_URL="http://127.0.0.1:$INFLUX_PORT"
 	restart_influxd
@@ -96,18 +98,20 @@ influx_query() { # influx_query DB QUERY -> JSON on stdout
 }
 
 # start_sim LINK ARGS...: the simulator on a fresh pty pair, LINK for the daemon.
+# Its stdout and stderr go to $SIM_LOG.out and .err ($WORK/sim by default).
 start_sim() {
-	local link=$1; shift
-	"$BUILD/outfall-sim" --pty "$link" "$@" > "$WORK/sim.out" 2> "$WORK/sim.err" &
+	local link=$1 log=${SIM_LOG:-$WORK/sim}; shift
+	"$BUILD/outfall-sim" --pty "$link" "$@" > "$log.out" 2> "$log.err" &
 	SIM_PID=$!
 	remember $SIM_PID
-	wait_for 10 grep -q ready "$WORK/sim.out" ||
-		{ echo "simulator did not start:"; cat "$WORK/sim.err"; return 1; }
+	wait_for 10 grep -q ready "$log.out" ||
+		{ echo "simulator did not start:"; cat "$log.err"; return 1; }
 }
 
-# write_config DIR DEVICE: a gateway + permits config for the local services.
-# Telemetry is synced every FSYNC_MS (1000: tests see readings at once;
-# "default" leaves the daemon's default, as a bench measuring it needs).
+# write_config DIR DEVICE: a gateway + permits config for the local services
+# (gateway id $GW_ID, it-gw-1 by default). Telemetry is synced every
+# FSYNC_MS (1000: tests see readings at once; "default" leaves the daemon's
+# default, as a bench measuring it needs).
 write_config() {
 	local dir=$1 dev=$2 fsync=""
 	[ "${FSYNC_MS:-1000}" = default ] || fsync="fsync_ms = ${FSYNC_MS:-1000};"
@@ -122,7 +126,7 @@ permits = (
 );
 CONF
 	cat > "$dir/outfall.conf" <<CONF
-gateway: { id = "it-gw-1"; data_dir = "$dir/data"; timezone = "Asia/Shanghai";
+gateway: { id = "${GW_ID:-it-gw-1}"; data_dir = "$dir/data"; timezone = "Asia/Shanghai";
            permits = "permits.conf"; $fsync };
 buses = ( { name = "rs485-0"; device = "$dev"; baud = 9600; parity = "N";
             data_bits = 8; stop_bits = 1; timeout_ms = ${TIMEOUT_MS:-200}; retries = 1; } );

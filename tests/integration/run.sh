@@ -18,6 +18,7 @@ WORK=$(mktemp -d -t outfall-it.XXXXXX)
 . "$HERE/cases_hj212.sh"
 . "$HERE/cases_input.sh"
 . "$HERE/cases_disk.sh"
+. "$HERE/cases_sim.sh"
 passed=0
 failed=0
 trap 'stop_all; rm -rf "$WORK"' EXIT
@@ -253,7 +254,7 @@ for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appe
 	case_maint_exceed case_alert_close case_clock_rtc case_clock_ntp case_grafana \
 	case_report_alert case_report_day case_history \
 	case_hj212_values case_hj212_outage \
-	case_data_dir_file case_outbox_gap_no_parameter case_ascii_decimal_comma case_disk_full case_reload_bad_files}; do
+	case_data_dir_file case_outbox_gap_no_parameter case_ascii_decimal_comma case_disk_full case_reload_bad_files case_sim_many}; do
 	echo "--- ${c#case_}"
 	$c
 	result "${c#case_}" $?

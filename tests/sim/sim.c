@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sim_ascii.h"
@@ -57,6 +58,7 @@ struct sim {
 	uint64_t rng;           /* noise bytes of the garbage scenario */
 	uint64_t data_replies;  /* data replies due so far, for --every */
 	uint64_t spoiled;       /* of those, spoiled: odd bad CRC, even noise */
+	struct timespec rx_at;  /* CLOCK_MONOTONIC when the request was read */
 };
 
 /* One request, as far as serving it needs. */
@@ -66,6 +68,7 @@ struct sim_req {
 	unsigned int addr; /* first register */
 	unsigned int nb;   /* register count */
 	int dev;           /* enum sim_device answering, or -1 */
+	int unit;          /* which of the --probes or --flows, from 0 */
 	int len;           /* frame length with CRC */
 };
 
@@ -135,6 +138,7 @@ static void sim_setup_model(struct sim *s)
 	s->model.exceed_value = s->opt.exceed_value;
 	s->model.exceed_from_ms = from;
 	s->model.exceed_until_ms = until;
+	s->model.exceed_period_ms = sim_ms(s->opt.repeat_s);
 	s->fault_from_ms = from;
 	s->fault_until_ms = until;
 	if (s->opt.fault_window) { /* a silence on top of another scenario */
@@ -219,12 +223,13 @@ static int sim_line(struct sim *s, const char **path)
 static int sim_open_line(struct sim *s)
 {
 	const char *path;
+	int first = s->opt.slave_id[s->opt.units[SIM_PROBE] ? SIM_PROBE : SIM_FLOWMETER];
 	int rc = sim_line(s, &path);
 
 	if (rc < 0)
 		return rc;
 	s->ctx = modbus_new_rtu(path, s->opt.baud, s->opt.parity, 8, 1);
-	if (s->ctx == NULL || modbus_set_slave(s->ctx, s->opt.slave_id[SIM_PROBE]) < 0 ||
+	if (s->ctx == NULL || modbus_set_slave(s->ctx, first) < 0 ||
 	    modbus_connect(s->ctx) < 0) {
 		rc = -errno;
 		sim_error("cannot open %s: %s", path, modbus_strerror(-rc));
@@ -287,9 +292,11 @@ static void sim_ready(struct sim *s)
 			  PRIu64, o->proto == SIM_ASCII_KV ? "kv" : "csv", o->ascii_interval_ms,
 			  o->baud, o->parity, scenarios[o->scenario], o->seed);
 	else
-		sim_debug(s, "probe is slave %d, flow meter slave %d, %d 8%c1, scenario %s, seed %"
-			  PRIu64, o->slave_id[SIM_PROBE], o->slave_id[SIM_FLOWMETER], o->baud,
-			  o->parity, scenarios[o->scenario], o->seed);
+		sim_debug(s, "%d probe(s) from slave %d, %d flow meter(s) from slave %d, "
+			  "%d 8%c1%s, scenario %s, seed %" PRIu64, o->units[SIM_PROBE],
+			  o->slave_id[SIM_PROBE], o->units[SIM_FLOWMETER],
+			  o->slave_id[SIM_FLOWMETER], o->baud, o->parity,
+			  o->wire_time ? " with wire time" : "", scenarios[o->scenario], o->seed);
 	if (o->pty_link)
 		printf("pty: %s\n", o->pty_link);
 	printf("ready\n");
@@ -323,6 +330,29 @@ static int sim_csv_log(struct sim *s, const struct sim_req *r, const struct sim_
 	return 0;
 }
 
+/* --wire-time: waits until the request (s->rx_at, read at once from the
+ * pty) and a reply of reply_len bytes would have crossed a real line at the
+ * configured baud, with 3.5 characters of silence between them. */
+static void sim_wire_wait(const struct sim *s, const struct sim_req *r, int reply_len)
+{
+	int bits = s->opt.parity == 'N' ? 10 : 11; /* start, 8 data, parity, stop */
+	double chars = (double)r->len + 3.5 + (double)reply_len;
+	int64_t ns = (int64_t)(chars * bits * 1e9 / s->opt.baud);
+	struct timespec until = s->rx_at;
+
+	if (!s->opt.wire_time)
+		return;
+	until.tv_sec += (time_t)(ns / 1000000000);
+	until.tv_nsec += (long)(ns % 1000000000);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+		if (sim_stop)
+			return;
+}
+
 /* Sends the reply spoiled: odd ones with a bit of the CRC flipped, even
  * ones replaced by noise. Written raw, past libmodbus, which would fix them. */
 static void sim_spoil(struct sim *s, const struct sim_req *r, const uint16_t *words)
@@ -335,6 +365,7 @@ static void sim_spoil(struct sim *s, const struct sim_req *r, const uint16_t *wo
 
 	if (len < 0)
 		return;
+	sim_wire_wait(s, r, len);
 	s->spoiled++;
 	if (s->spoiled % 2 == 1) {
 		buf[len - 1] ^= 0x01;
@@ -361,7 +392,10 @@ static int sim_reply_data(struct sim *s, const uint8_t *req, const struct sim_re
 	struct sim_values vals;
 	int64_t wall_ms = clock_wall_ms();
 
-	sim_model_eval(&s->model, t_ms, &vals);
+	struct sim_model model = s->model;
+
+	model.seed += (uint64_t)r->unit; /* each slave of a kind its own curves */
+	sim_model_eval(&model, t_ms, &vals);
 	if (sim_map_encode(map, &vals, words, ARRAY_LEN(words)) < 0)
 		return -ENOBUFS; /* SIM_MAP_MAX_SPAN is too small: a build error */
 	memcpy(mm->tab_registers, words, map->span * sizeof(words[0]));
@@ -371,6 +405,7 @@ static int sim_reply_data(struct sim *s, const uint8_t *req, const struct sim_re
 		sim_spoil(s, r, &words[r->addr - map->base]);
 		return 0;
 	}
+	sim_wire_wait(s, r, 5 + 2 * (int)r->nb);
 	if (modbus_reply(s->ctx, req, r->len, mm) < 0) {
 		sim_error("reply to slave %u: %s", r->slave, modbus_strerror(errno));
 		return 0;
@@ -386,6 +421,7 @@ static int sim_exception(struct sim *s, const uint8_t *req, const struct sim_req
 	else
 		sim_debug(s, "slave %u function %u register %u count %u: exception %02u",
 			  r->slave, r->function, r->addr, r->nb, code);
+	sim_wire_wait(s, r, 5);
 	if (modbus_reply_exception(s->ctx, req, code) < 0)
 		sim_error("exception reply to slave %u: %s", r->slave, modbus_strerror(errno));
 	return 0;
@@ -393,9 +429,11 @@ static int sim_exception(struct sim *s, const uint8_t *req, const struct sim_req
 
 static bool sim_faulted(const struct sim *s, unsigned int slave, int64_t t_ms)
 {
+	int64_t period = s->opt.fault_window ? 0 : s->model.exceed_period_ms;
+
 	return (s->opt.scenario == SIM_FAULT || s->opt.fault_window) &&
 	       (int)slave == s->opt.fault_slave &&
-	       t_ms >= s->fault_from_ms && t_ms < s->fault_until_ms;
+	       sim_in_window(t_ms, s->fault_from_ms, s->fault_until_ms, period);
 }
 
 static void sim_parse_req(const struct sim *s, const uint8_t *req, int len, struct sim_req *r)
@@ -406,9 +444,13 @@ static void sim_parse_req(const struct sim *s, const uint8_t *req, int len, stru
 	r->nb = (unsigned int)req[4] << 8 | req[5];
 	r->len = len;
 	r->dev = -1;
+	r->unit = 0;
 	for (int dev = 0; dev < SIM_DEVICE_COUNT; dev++)
-		if (r->slave == s->opt.slave_id[dev])
+		if (r->slave >= s->opt.slave_id[dev] &&
+		    r->slave < s->opt.slave_id[dev] + s->opt.units[dev]) {
 			r->dev = dev;
+			r->unit = r->slave - s->opt.slave_id[dev];
+		}
 }
 
 /* A whole request frame with a good CRC: answer it, or stay silent. */
@@ -466,6 +508,7 @@ static int sim_receive(struct sim *s)
 	int rc = modbus_receive(s->ctx, req);
 	int err = errno;
 
+	clock_gettime(CLOCK_MONOTONIC, &s->rx_at);
 	if (rc > 0)
 		return sim_serve(s, req, rc);
 	if (rc == 0)

@@ -196,10 +196,19 @@ static double sim_shape_integral(const struct sim_shape *sh, double t_s)
 	return sh->mid * t_s + sh->half * (s1 + s2);
 }
 
+bool sim_in_window(int64_t t_ms, int64_t from_ms, int64_t until_ms, int64_t period_ms)
+{
+	if (t_ms < from_ms)
+		return false;
+	if (period_ms <= 0)
+		return t_ms < until_ms;
+	return (t_ms - from_ms) % period_ms < until_ms - from_ms;
+}
+
 static bool sim_exceeding(const struct sim_model *m, enum sim_param p, int64_t t_ms)
 {
-	return m->exceed_param == (int)p && t_ms >= m->exceed_from_ms &&
-	       t_ms < m->exceed_until_ms;
+	return m->exceed_param == (int)p &&
+	       sim_in_window(t_ms, m->exceed_from_ms, m->exceed_until_ms, m->exceed_period_ms);
 }
 
 static double sim_exceed_at(const struct sim_model *m, enum sim_param p, int64_t t_ms)

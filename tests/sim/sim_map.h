@@ -83,7 +83,12 @@ struct sim_model {
 	double exceed_value;     /* value served while overridden */
 	int64_t exceed_from_ms;  /* override window, ms since start */
 	int64_t exceed_until_ms; /* exclusive; INT64_MAX for no end */
+	int64_t exceed_period_ms; /* the window repeats every this; 0 = once */
 };
+
+/* True if t_ms falls in [from_ms, until_ms), or in that window moved on by
+ * a whole number of periods when period_ms > 0 (until_ms is then finite). */
+bool sim_in_window(int64_t t_ms, int64_t from_ms, int64_t until_ms, int64_t period_ms);
 
 /* Values of every parameter at one instant. Float32 values are already
  * rounded to float, integers are whole: each is exactly what goes out. */

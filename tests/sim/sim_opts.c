@@ -19,6 +19,7 @@ enum sim_opt {
 	OPT_SLAVE_FLOW, OPT_SEED, OPT_SCENARIO, OPT_PARAM, OPT_VALUE, OPT_AFTER,
 	OPT_FOR, OPT_FAULT_SLAVE, OPT_EVERY, OPT_DURATION, OPT_CSV, OPT_ASCII,
 	OPT_ASCII_INTERVAL, OPT_ASCII_QUERY, OPT_FAULT_AFTER, OPT_FAULT_FOR,
+	OPT_PROBES, OPT_FLOWS, OPT_WIRE_TIME, OPT_REPEAT,
 };
 
 #define SEEN(opt) (1u << ((opt) - OPT_DEVICE))
@@ -45,6 +46,10 @@ static const struct option sim_long_opts[] = {
 	{ "ascii-query", required_argument, NULL, OPT_ASCII_QUERY },
 	{ "fault-after", required_argument, NULL, OPT_FAULT_AFTER },
 	{ "fault-for", required_argument, NULL, OPT_FAULT_FOR },
+	{ "probes", required_argument, NULL, OPT_PROBES },
+	{ "flows", required_argument, NULL, OPT_FLOWS },
+	{ "wire-time", no_argument, NULL, OPT_WIRE_TIME },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -66,6 +71,10 @@ static const char sim_help[] =
 	"                    replaced. LINK: letters, digits and . _ - / + only\n"
 	"  --baud N          1200 2400 4800 9600 19200 38400 57600 115200 (9600)\n"
 	"  --parity N|E|O    parity (N)\n"
+	"  --wire-time       hold each reply until the request and the reply would\n"
+	"                    have crossed a real line at --baud (10 or 11 bits a\n"
+	"                    byte) plus 3.5 characters of turnaround: a pty itself\n"
+	"                    takes no time, a 9600 baud bus about 1 ms a byte\n"
 	"\n"
 	"Slaves (1..247, distinct; function 03 and 04 read the same map):\n"
 	"  --slave-probe N   water-quality probe id (1). float32 abcd at wire\n"
@@ -75,6 +84,10 @@ static const char sim_help[] =
 	"                    part m3 (int32 cdab), 0x101A total fraction (float32 cdab),\n"
 	"                    0x101E flow unit = 5 (m3/h), 0x1021 total unit = 1 (m3),\n"
 	"                    0x1024 empty-pipe alarm = 0, 0x1025 system alarm = 0\n"
+	"  --probes N        play N probes at ids slave-probe .. slave-probe+N-1 (1)\n"
+	"  --flows N         play N flow meters at ids slave-flow .. +N-1 (1); each\n"
+	"                    0..200, at least one slave in all. The k-th slave of a\n"
+	"                    kind (from 0) draws its curves from seed + k\n"
 	"  Other slave ids get no answer; other registers get exception 02, a\n"
 	"  count outside 1..125 exception 03, other functions exception 01.\n"
 	"\n"
@@ -92,7 +105,7 @@ static const char sim_help[] =
 	"  --ascii-query STR answer each STR read from the line with one line\n"
 	"                    instead of streaming; escapes \\r \\n \\t \\\\ \\xHH, at\n"
 	"                    most 64 bytes, e.g. 'READ\\r\\n'\n"
-	"  exceed and fault act on the probe; garbage spoils every K-th line,\n"
+	"  exceed and fault act on the probe (exceed on every probe); garbage spoils every K-th line,\n"
 	"  in turn with control bytes, as a line of 1100 bytes, and with\n"
 	"  malformed numbers.\n"
 	"\n"
@@ -100,6 +113,9 @@ static const char sim_help[] =
 	"  --scenario S      normal | exceed | fault | garbage (normal)\n"
 	"  --after S         exceed, fault: start, seconds after 'ready' (10)\n"
 	"  --for S           exceed, fault: length in seconds, 0 = to the end (20)\n"
+	"  --repeat S        exceed, fault: the window comes back every S seconds\n"
+	"                    (S > --for > 0), e.g. --after 3 --for 1.5 --repeat 3;\n"
+	"                    not with --param flow (the total would not add up)\n"
 	"  --param NAME      exceed: cod ph nh3n tp temp flow velocity (cod)\n"
 	"  --value V         exceed: value served meanwhile, with jitter of at most\n"
 	"                    +0.2 % of |V| (650)\n"
@@ -344,6 +360,10 @@ static int sim_opt_apply(struct sim_opts *o, int opt, const char *arg)
 	case OPT_PARITY: return sim_opt_parity(arg, &o->parity);
 	case OPT_SLAVE_PROBE: return sim_opt_int("slave-probe", arg, 1, 247, &id[SIM_PROBE]);
 	case OPT_SLAVE_FLOW: return sim_opt_int("slave-flow", arg, 1, 247, &id[SIM_FLOWMETER]);
+	case OPT_PROBES: return sim_opt_int("probes", arg, 0, 200, &o->units[SIM_PROBE]);
+	case OPT_FLOWS: return sim_opt_int("flows", arg, 0, 200, &o->units[SIM_FLOWMETER]);
+	case OPT_WIRE_TIME: o->wire_time = true; return 0;
+	case OPT_REPEAT: return sim_opt_seconds("repeat", arg, 0.002, &o->repeat_s);
 	case OPT_FAULT_SLAVE: return sim_opt_int("fault-slave", arg, 1, 247, &o->fault_slave);
 	case OPT_FAULT_AFTER:
 		o->fault_window = true;
@@ -373,6 +393,8 @@ static int sim_opts_scope(const struct sim_opts *o, unsigned int seen)
 		  "--after needs --scenario exceed or fault" },
 		{ OPT_FOR, 1u << SIM_EXCEED | 1u << SIM_FAULT,
 		  "--for needs --scenario exceed or fault" },
+		{ OPT_REPEAT, 1u << SIM_EXCEED | 1u << SIM_FAULT,
+		  "--repeat needs --scenario exceed or fault" },
 		{ OPT_FAULT_SLAVE, 1u << SIM_FAULT, "--fault-slave needs --scenario fault" },
 		{ OPT_EVERY, 1u << SIM_GARBAGE, "--every needs --scenario garbage" },
 	};
@@ -387,6 +409,12 @@ static int sim_opts_scope(const struct sim_opts *o, unsigned int seen)
 	if (o->fault_window && o->scenario == SIM_FAULT)
 		return sim_usage_error("--fault-after and --fault-for add a silence to another "
 				       "scenario; with --scenario fault use --after and --for");
+	if (o->repeat_s > 0 && !(o->for_s > 0 && o->for_s < o->repeat_s))
+		return sim_usage_error("--repeat %g: needs 0 < --for < --repeat (--for is %g)",
+				       o->repeat_s, o->for_s);
+	if (o->repeat_s > 0 && o->scenario == SIM_EXCEED && o->exceed_param == SIM_FLOW)
+		return sim_usage_error("--repeat: not with --param flow (the total would "
+				       "not add up)");
 	return 0;
 }
 
@@ -397,13 +425,43 @@ static int sim_opts_proto(const struct sim_opts *o, unsigned int seen)
 		return sim_usage_error("--ascii-interval-ms and --ascii-query need --ascii");
 	if (o->proto == SIM_MODBUS)
 		return 0;
-	if (seen & (SEEN(OPT_SLAVE_PROBE) | SEEN(OPT_SLAVE_FLOW) | SEEN(OPT_FAULT_SLAVE)))
-		return sim_usage_error("--slave-probe, --slave-flow and --fault-slave are for "
-				       "Modbus: an ASCII probe has no address");
+	if (seen & (SEEN(OPT_SLAVE_PROBE) | SEEN(OPT_SLAVE_FLOW) | SEEN(OPT_FAULT_SLAVE) |
+		    SEEN(OPT_PROBES) | SEEN(OPT_FLOWS) | SEEN(OPT_WIRE_TIME)))
+		return sim_usage_error("--slave-*, --probes, --flows, --fault-slave and "
+				       "--wire-time are for Modbus: an ASCII probe has no "
+				       "address");
 	if ((seen & SEEN(OPT_ASCII_INTERVAL)) && o->ascii_query_len)
 		return sim_usage_error("--ascii-interval-ms and --ascii-query exclude each other: "
 				       "a probe that is asked does not stream");
 	return 0;
+}
+
+/* The id ranges of the slaves played: inside 1..247, apart, not empty. */
+static int sim_opts_units(const struct sim_opts *o)
+{
+	const int *id = o->slave_id, *n = o->units;
+	int p_end = id[SIM_PROBE] + n[SIM_PROBE], f_end = id[SIM_FLOWMETER] + n[SIM_FLOWMETER];
+
+	if (n[SIM_PROBE] + n[SIM_FLOWMETER] == 0)
+		return sim_usage_error("--probes 0 and --flows 0: no slave to play");
+	if (p_end - 1 > 247 || f_end - 1 > 247)
+		return sim_usage_error("--probes %d from id %d or --flows %d from id %d goes "
+				       "past slave id 247", n[SIM_PROBE], id[SIM_PROBE],
+				       n[SIM_FLOWMETER], id[SIM_FLOWMETER]);
+	if (n[SIM_PROBE] && n[SIM_FLOWMETER] && id[SIM_PROBE] < f_end &&
+	    id[SIM_FLOWMETER] < p_end)
+		return sim_usage_error("probe ids %d..%d and flow meter ids %d..%d overlap",
+				       id[SIM_PROBE], p_end - 1, id[SIM_FLOWMETER], f_end - 1);
+	return 0;
+}
+
+/* The slave --fault-slave names must be one of those played. */
+static bool sim_opts_plays(const struct sim_opts *o, int slave)
+{
+	for (int dev = 0; dev < SIM_DEVICE_COUNT; dev++)
+		if (slave >= o->slave_id[dev] && slave < o->slave_id[dev] + o->units[dev])
+			return true;
+	return false;
 }
 
 static int sim_opts_check(struct sim_opts *o, unsigned int seen)
@@ -417,11 +475,14 @@ static int sim_opts_check(struct sim_opts *o, unsigned int seen)
 				       o->pty_link);
 	if (id[SIM_PROBE] == id[SIM_FLOWMETER])
 		return sim_usage_error("--slave-probe and --slave-flow are both %d", id[SIM_PROBE]);
+	if (sim_opts_units(o) < 0)
+		return -EINVAL;
 	if (!(seen & SEEN(OPT_FAULT_SLAVE)))
-		o->fault_slave = id[SIM_PROBE];
-	else if (o->fault_slave != id[SIM_PROBE] && o->fault_slave != id[SIM_FLOWMETER])
-		return sim_usage_error("--fault-slave %d: no such slave (probe %d, flow %d)",
-				       o->fault_slave, id[SIM_PROBE], id[SIM_FLOWMETER]);
+		o->fault_slave = id[o->units[SIM_PROBE] ? SIM_PROBE : SIM_FLOWMETER];
+	else if (!sim_opts_plays(o, o->fault_slave))
+		return sim_usage_error("--fault-slave %d: no such slave (probes from %d, flow "
+				       "meters from %d)", o->fault_slave, id[SIM_PROBE],
+				       id[SIM_FLOWMETER]);
 	if (sim_opts_scope(o, seen) < 0)
 		return -EINVAL;
 	return sim_opts_proto(o, seen);
@@ -434,6 +495,8 @@ static void sim_opts_defaults(struct sim_opts *o)
 	o->parity = 'N';
 	o->slave_id[SIM_PROBE] = 1;
 	o->slave_id[SIM_FLOWMETER] = 2;
+	o->units[SIM_PROBE] = 1;
+	o->units[SIM_FLOWMETER] = 1;
 	o->seed = 1;
 	o->scenario = SIM_NORMAL;
 	o->exceed_param = SIM_COD;

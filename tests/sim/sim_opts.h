@@ -24,13 +24,17 @@ struct sim_opts {
 	const char *pty_link; /* --pty: link for socat to make, or NULL */
 	int baud;             /* --baud */
 	char parity;          /* --parity: 'N', 'E' or 'O' */
-	int slave_id[SIM_DEVICE_COUNT]; /* --slave-probe, --slave-flow */
+	int slave_id[SIM_DEVICE_COUNT]; /* --slave-probe, --slave-flow: first ids */
+	int units[SIM_DEVICE_COUNT]; /* --probes, --flows: slaves of each kind,
+				      * at consecutive ids from slave_id */
+	bool wire_time;       /* --wire-time: replies take the line's time */
 	uint64_t seed;        /* --seed */
 	enum sim_scenario scenario;
 	int exceed_param;     /* --param (enum sim_param) */
 	double exceed_value;  /* --value */
 	double after_s;       /* --after: scenario starts, s since start */
 	double for_s;         /* --for: scenario lasts, s; 0 = to the end */
+	double repeat_s;      /* --repeat: the window comes back every S s; 0 once */
 	int fault_slave;      /* --fault-slave */
 	bool fault_window;    /* --fault-after or --fault-for: a silence of
 			       * fault_slave on top of another scenario */
