@@ -81,6 +81,9 @@ $(BUILD)/drain: $(BUILD)/obj/tests/bench/drain.o $(LIB)
 $(BUILD)/history_bench: $(BUILD)/obj/tests/bench/history_bench.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/hj212_bench: $(BUILD)/obj/tests/bench/hj212_bench.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $(call wrapflags,$*) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
@@ -116,7 +119,8 @@ demo: deps
 	@scripts/demo.sh $(BUILD)
 
 bench: deps
-	$(MAKE) --no-print-directory all $(BUILD)/bench $(BUILD)/drain $(BUILD)/history_bench
+	$(MAKE) --no-print-directory all $(BUILD)/bench $(BUILD)/drain $(BUILD)/history_bench \
+		$(BUILD)/hj212_bench
 	@scripts/bench.sh $(BUILD)
 
 # The folder graph of gateway/ and drivers/: no cycle, doors only.

@@ -105,3 +105,11 @@ echo "== backlog drain: $DRAIN_N records (5 values each) to the local InfluxDB"
 "$BUILD/drain" influx "$INFLUX_URL" outfall "$DRAIN_N"
 echo "== backlog drain: $DRAIN_N records to the local broker (QoS 1)"
 "$BUILD/drain" mqtt "tcp://127.0.0.1:$MQTT_PORT" "$DRAIN_N"
+
+# ---- HJ 212 uplink (issue 11) ------------------------------------------
+# Packets per second encoded for a 7-parameter outlet (2011 and 2051), and
+# a backlog of minutes (a poll and a minute aggregate each) drained by the
+# real hj212 sink to a platform in the bench process on loopback that
+# answers every 9014: ack = true (one packet per round trip) and false.
+echo "== HJ 212: packets encoded, and a backlog drained to a loopback platform"
+"$BUILD/hj212_bench" "${BENCH_HJ212_MINUTES:-20000}"

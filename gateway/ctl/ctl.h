@@ -1,8 +1,8 @@
 /*
  * ctl.h - outfallctl, the installer's and operator's tool (DESIGN §8): the
- * verbs scan, read, check, status, maintenance, alert and report (report.h),
- * and what they share (argument parsing, opening a bus under the daemon's
- * lock, formatting).
+ * verbs scan, read, check, status, maintenance, alert, report (report.h)
+ * and hj212 (ctl_hj212.h), and what they share (argument parsing, opening
+ * a bus under the daemon's lock, formatting).
  *
  * outfallctl is a short-lived foreground program, not part of the daemon:
  * it blocks on the serial line for at most the timeout it was given per
@@ -34,6 +34,7 @@ int ctl_status(int argc, char **argv);
 int ctl_maintenance(int argc, char **argv);
 int ctl_alert(int argc, char **argv);
 int ctl_report(int argc, char **argv); /* report.c */
+int ctl_hj212(int argc, char **argv);  /* ctl_hj212.c: encode, decode, listen */
 
 /* ---- ctl_maint.c: requests to the running daemon (daemon/control.h) ---- */
 

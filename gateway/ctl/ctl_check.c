@@ -414,10 +414,9 @@ static int exit_code(const struct chk_report *r)
 	return limit ? EX_DATAERR : EX_OK;
 }
 
-static int run_check(struct chk_report *r, bool json)
+int chk_read_all(struct chk_report *r)
 {
 	const struct config *cfg = r->cfg;
-	int rc;
 
 	/* dates in the report and permit validity are the gateway's local ones */
 	setenv("TZ", cfg->timezone, 1);
@@ -427,7 +426,7 @@ static int run_check(struct chk_report *r, bool json)
 	r->sensors = calloc(cfg->n_sensors + 1, sizeof(*r->sensors));
 	r->problems = calloc(CHK_MAX_PROBLEMS, sizeof(*r->problems));
 	if (!r->sensors || !r->problems)
-		return EX_SOFTWARE;
+		return -ENOMEM;
 	for (size_t i = 0; i < cfg->n_sensors; i++) {
 		const struct cfg_sensor *s = &cfg->sensors[i];
 		struct rec_poll *p = &r->sensors[i].poll;
@@ -440,8 +439,17 @@ static int run_check(struct chk_report *r, bool json)
 	}
 	for (size_t b = 0; b < cfg->n_buses; b++)
 		read_bus(r, (int)b);
+	return 0;
+}
+
+static int run_check(struct chk_report *r, bool json)
+{
+	int rc;
+
+	if (chk_read_all(r) < 0)
+		return EX_SOFTWARE;
 	judge_permits(r);
-	for (size_t i = 0; i < cfg->n_sensors; i++)
+	for (size_t i = 0; i < r->cfg->n_sensors; i++)
 		judge_sensor(r, i);
 	if (!json) {
 		chk_print_text(r, stdout);

@@ -141,6 +141,12 @@ void chk_read_command(const struct chk_report *r, const struct cfg_sensor *s,
  * does). */
 void chk_suggest_orders(struct chk_report *r, size_t i);
 
+/* Sets TZ to the gateway's timezone, allocates r->sensors and r->problems
+ * (the caller frees both) and polls every sensor of r->cfg once, bus by
+ * bus, as check does: 0, or -ENOMEM. Reading problems are in r->problems
+ * and each sensor's rc. */
+int chk_read_all(struct chk_report *r);
+
 /* The report on out. The JSON one returns 0 or -ENOMEM. */
 void chk_print_text(const struct chk_report *r, FILE *out);
 int chk_print_json(const struct chk_report *r, FILE *out);

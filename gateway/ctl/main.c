@@ -20,6 +20,7 @@ static const struct {
 	{ "maintenance", ctl_maintenance, "a sensor into maintenance or calibration, or out" },
 	{ "alert", ctl_alert, "close an open alert known to be false (alert close ID)" },
 	{ "report", ctl_report, "an inspection report (HTML) of an alert, a day or a span" },
+	{ "hj212", ctl_hj212, "HJ 212 packets: encode a config's, decode, listen as a platform" },
 };
 
 static void usage(FILE *out)
@@ -35,7 +36,7 @@ static void usage(FILE *out)
 		"status.json is corrupt, 66 no such device, status file, history or alert,\n"
 		"69 no answer or the daemon is not running, 70 internal error, 74 I/O error,\n"
 		"75 bus in use, 76 exception or garbled reply, 77 permission denied,\n"
-		"78 config error\n");
+		"78 config error (hj212: 65 a bad packet; see outfallctl hj212 --help)\n");
 }
 
 int main(int argc, char **argv)

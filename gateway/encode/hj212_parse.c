@@ -143,16 +143,26 @@ static int header_field(struct hj212_msg *m, const char *k, size_t kl,
 		{ "MN", H_MN }, { "Flag", H_FLAG }, { "PNUM", H_PNUM },
 		{ "PNO", H_PNO },
 	};
+	static const char *const bad[] = {
+		"QN is not 17 digits", "ST is not 1-2 digits", "CN is not 1-4 digits",
+		"PW is empty, over 6 characters or not printable ASCII",
+		"MN is empty, over 24 characters or not printable ASCII",
+		"Flag is not a number 0..255", "PNUM is not a number 1..9999",
+		"PNO is not a number 1..9999",
+	};
 	unsigned bit = 0;
+	size_t which = 0;
 	bool ok = false;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i].name) == kl && memcmp(names[i].name, k, kl) == 0)
+		if (strlen(names[i].name) == kl && memcmp(names[i].name, k, kl) == 0) {
 			bit = names[i].bit;
+			which = i;
+		}
 	if (!bit)
 		return 0; /* a later edition's field: not ours to judge */
 	if (*seen & bit)
-		return fail(why, "header field repeated", -EBADMSG);
+		return fail(why, "a header field is repeated", -EBADMSG);
 	*seen |= bit;
 	switch (bit) {
 	case H_QN:
@@ -180,7 +190,7 @@ static int header_field(struct hj212_msg *m, const char *k, size_t kl,
 		ok = num_field(v, vl, 4, &m->pno) && m->pno >= 1;
 		break;
 	}
-	return ok ? 0 : fail(why, "bad header field value", -EBADMSG);
+	return ok ? 0 : fail(why, bad[which], -EBADMSG);
 }
 
 static int parse_header(struct hj212_msg *m, const char *s, size_t len,
@@ -204,8 +214,11 @@ static int parse_header(struct hj212_msg *m, const char *s, size_t len,
 			return r;
 		pos = end + 1;
 	}
-	if ((seen & 63) != 63)
-		return fail(why, "missing QN, ST, CN, PW, MN or Flag", -EBADMSG);
+	static const char *const missing[] = { "no QN field", "no ST field", "no CN field",
+					       "no PW field", "no MN field", "no Flag field" };
+	for (unsigned i = 0; i < 6; i++)
+		if (!(seen & (1u << i)))
+			return fail(why, missing[i], -EBADMSG);
 	bool split = m->flag & HJ212_FLAG_D;
 	if (split != ((seen & H_PNUM) != 0) || split != ((seen & H_PNO) != 0))
 		return fail(why, "PNUM/PNO do not match Flag's D bit", -EBADMSG);

@@ -31,6 +31,15 @@ usage:
       across the reconnect; each QN acknowledged once delivered.
   check_hj212.py silent LOG
       nothing was received (the platform that was down).
+  check_hj212.py listen OUT SIM_CSV STATUS_JSON
+      what `outfallctl hj212 listen` printed (OUT) while outfalld sent to it:
+      each packet as received, parsed here by this file's own parser, 2081
+      first, at least two 2011 with the simulator's values and their fields
+      printed decoded, every packet that asked for a reply answered "9014
+      sent" with its QN, no packet judged BAD, no QN sent twice, one
+      connection; and outfalld got its 9014s: its platform sink in
+      STATUS_JSON sent them with nothing retried, no error, the outbox
+      drained to what one real-time interval holds.
 Exits 0 when every assertion holds, 1 with a line per failure.
 """
 import json
@@ -436,6 +445,73 @@ def cmd_silent(log):
     check(not packets(recs), f"the platform that was down received {len(packets(recs))}")
 
 
+LISTEN_PKT = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} (\S+): (##.*)$")
+
+
+def listen_output(out):
+    """[(packet, [lines printed under it])] from listen's output."""
+    got = []
+    with open(out, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            m = LISTEN_PKT.match(line)
+            if m:
+                r = parse(m.group(2).encode("utf-8") + b"\r\n")
+                got.append((r[1] if r else {"bad": "incomplete"}, []))
+            elif got and line.startswith("  "):
+                got[-1][1].append(line.strip())
+    return got
+
+
+def check_listen_packet(p, lines):
+    if not check("bad" not in p, f"listen printed a packet this parser rejects: {p}"):
+        return
+    check(not any(x.startswith(("BAD", "error:")) for x in lines),
+          f"listen judged {p['cn']} {p['qn']} bad: {lines}")
+    if p["flag"] & 1:
+        check(f"good: 9014 sent for QN {p['qn']}" in lines,
+              f"listen did not answer {p['cn']} {p['qn']}: {lines}")
+    check(any(x.startswith(f"QN    {p['qn']} (") for x in lines),
+          f"listen did not print the fields of {p['qn']}")
+    for key, v in p["cp"].items():
+        code, _, suffix = key.partition("-")
+        if suffix == "Rtd":
+            check(any(x.startswith(code) and f" Rtd={v}" in x for x in lines),
+                  f"{p['qn']}: {key}={v} not printed decoded: {lines}")
+
+
+def cmd_listen(out, csv, status):
+    got = listen_output(out)
+    sim = sim_values(csv)
+    pkts = [p for p, _ in got if "bad" not in p]
+    check(pkts and pkts[0]["cn"] == 2081, f"the first packet is not 2081: {pkts[:1]}")
+    for p, lines in got:
+        check_listen_packet(p, lines)
+    rtd = [p for p in pkts if p["cn"] == 2011]
+    check(len(rtd) >= 2, f"{len(rtd)} 2011 received by listen")
+    for p in rtd:
+        check(p["mn"] == MN and p["pw"] == PW and p["flag"] == 5, f"2011 header {p['raw'][:90]}")
+        check_rtd(p, sim)
+    qns = [p["qn"] for p in pkts]
+    check(len(qns) == len(set(qns)), f"a packet was sent twice (no 9014 reached outfalld?): "
+          f"{sorted(q for q in qns if qns.count(q) > 1)}")
+    with open(out, encoding="utf-8") as f:
+        text = f.read()
+    check(re.search(r"^stopped: 1 connection, \d+ packets, 0 bad, \d+ acknowledged$", text, re.M),
+          "listen's summary missing, or more than one connection, or bad packets")
+    with open(status, encoding="utf-8") as f:
+        sinks = {s["name"]: s for s in json.load(f)["sinks"]}
+    city = sinks.get("city")
+    if not check(city, f"no sink city in {status}"):
+        return
+    check(city["retried"] == 0 and city["errors"] == 0,
+          f"outfalld resent or failed (9014 not received): {city}")
+    check(city["sent"] >= 3, f"outfalld counts {city['sent']} delivered messages: {city}")
+    # two sensors polled every second, 2011 every 30 s: what waits for the
+    # next 2011 is at most ~70 records; without 9014 it would be everything
+    check(city["unacked"] <= 100, f"the outbox did not drain: {city}")
+
+
 def main():
     a = sys.argv[1:]
     if a and a[0] == "peer":
@@ -447,7 +523,7 @@ def main():
              "--requests" in a).run(opts["--seconds"])
         return 0
     cmds = {"values": cmd_values, "requests": cmd_requests, "backlog": cmd_backlog,
-            "silent": cmd_silent}
+            "silent": cmd_silent, "listen": cmd_listen}
     if not a or a[0] not in cmds:
         print(__doc__, file=sys.stderr)
         return 64

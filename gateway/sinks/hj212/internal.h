@@ -203,6 +203,10 @@ void uplink_backoff(struct uplink *u, int64_t now_ms);
 /* Reads the outbox until a message is built into u->msg (true) or nothing
  * more is to be sent now (false: what was read is acked if it may be). */
 bool uplink_next_msg(struct uplink *u);
+/* The 2011 of polls (records of one instant; other outlets' are ignored)
+ * into u->msg at once, as the snapshot would send it once their interval
+ * is over: outfallctl's preview. false when nothing was built. */
+bool uplink_msg_rtd_now(struct uplink *u, const struct record *polls, size_t n);
 /* After a rewind: forget the snapshot and the minute window. */
 void uplink_msg_reset(struct uplink *u);
 /* The minute-data window as a pure accumulator (back-fill uses it too):

@@ -464,6 +464,49 @@ int sink_hj212_new(const struct config *cfg, size_t platform, struct outbox *ob,
 	return 0;
 }
 
+/* ---- outfallctl's preview ---------------------------------------------------------- */
+
+/* Appends m's packets to out (NUL-terminated); -ENOSPC when they do not fit. */
+static int preview_take(const struct hj_msg *m, char *out, size_t cap, size_t *len)
+{
+	size_t n = m->off[m->n - 1] + m->len[m->n - 1];
+
+	if (*len + n >= cap)
+		return -ENOSPC;
+	memcpy(out + *len, m->buf, n);
+	*len += n;
+	out[*len] = '\0';
+	return 0;
+}
+
+int sink_hj212_preview(const struct config *cfg, size_t platform, const struct record *polls,
+		       size_t n, char *out, size_t cap)
+{
+	struct uplink *u;
+	size_t len = 0;
+	int rc;
+
+	if (!cfg || platform >= cfg->n_hj212 || (!polls && n) || !out || !cap)
+		return -EINVAL;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->fd = -1;
+	u->wall = clock_wall_ms;
+	u->started_wall_ms = clock_wall_ms();
+	rc = setup(u, cfg, &cfg->hj212[platform]);
+	if (rc == 0) {
+		uplink_state_load(u); /* the intervals a platform set, as the sink has them */
+		rc = uplink_msg_2081(u, &u->msg);
+	}
+	if (rc == 0)
+		rc = preview_take(&u->msg, out, cap, &len);
+	if (rc == 0 && uplink_msg_rtd_now(u, polls, n))
+		rc = preview_take(&u->msg, out, cap, &len);
+	ul_free(u);
+	return rc < 0 ? rc : (int)len;
+}
+
 /* ---- for tests ------------------------------------------------------------------ */
 
 void sink_hj212_set_backoff_ms(struct sink *sk, int64_t min_ms, int64_t max_ms)

@@ -64,6 +64,7 @@
 
 struct config;
 struct outbox;
+struct record;
 
 /*
  * Makes the sink for platform cfg->hj212[platform] reading the outbox with
@@ -75,6 +76,19 @@ struct outbox;
  */
 int sink_hj212_new(const struct config *cfg, size_t platform, struct outbox *ob, int sink_idx,
 		   int64_t started_wall_ms, struct sink *out);
+
+/*
+ * What platform cfg->hj212[platform] is sent for one poll, built by the
+ * sink's own code (outfallctl hj212 encode): 2081 (DataTime and
+ * RestartTime now), then the 2011 of polls - REC_POLL records of one
+ * instant; other outlets' are ignored - flagged and converted as the sink
+ * does, its DataTime the end of the rtd_interval_s that holds them (the
+ * sink sends it once that interval is over). Packets back to back, each
+ * ending in CR LF, NUL-terminated, into out. Returns their length, or
+ * -ENOSPC, -EINVAL, -ENOMEM. No socket, no outbox, nothing written.
+ */
+int sink_hj212_preview(const struct config *cfg, size_t platform, const struct record *polls,
+		       size_t n, char *out, size_t cap);
 
 /* ---- for tests -------------------------------------------------------------- */
 

@@ -416,6 +416,14 @@ bool uplink_next_msg(struct uplink *u)
 	return false;
 }
 
+bool uplink_msg_rtd_now(struct uplink *u, const struct record *polls, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (polls[i].type == REC_POLL && strcmp(polls[i].u.poll.outlet, u->outlet) == 0)
+			on_poll(u, &polls[i]);
+	return u->rtd.any_dirty && rtd_emit(u);
+}
+
 void uplink_msg_reset(struct uplink *u)
 {
 	memset(&u->rtd, 0, sizeof(u->rtd));
