@@ -103,7 +103,7 @@ clock_case() {
 	start_sim "$WORK/tty" --csv "$WORK/sim.csv" || return 1
 	write_config "$WORK/cfg" "$WORK/tty"
 	sed -i 's/valid_until = "2028-02-28"/valid_until = "2024-12-31"/' "$WORK/cfg/permits.conf"
-	sed -i "s/permits = \"permits.conf\"; };/permits = \"permits.conf\"; clock = \"$1\"; };/" \
+	sed -i "s/permits = \"permits.conf\";/permits = \"permits.conf\"; clock = \"$1\";/" \
 		"$WORK/cfg/outfall.conf"
 	grep -q "clock = \"$1\"" "$WORK/cfg/outfall.conf" &&
 		grep -q 2024-12-31 "$WORK/cfg/permits.conf" || { echo "config not edited"; return 1; }
