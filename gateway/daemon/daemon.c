@@ -131,6 +131,8 @@ int daemon_open_outbox(struct daemon *d, int64_t now)
 	o.fsync_ms = d->cfg->fsync_ms;
 	o.cursor_ms = OUTBOX_CURSOR_MS;
 	o.reserve_bytes = OUTBOX_RESERVE_BYTES;
+	/* run_dir is a RAM disk when it is not data_dir (the shipped config) */
+	o.stage_dir = strcmp(d->cfg->run_dir, d->cfg->data_dir) ? d->cfg->run_dir : NULL;
 	o.max_backlog_bytes = (size_t)d->cfg->max_backlog_mb << 20;
 	for (int i = 0; i < d->n_sinks; i++)
 		o.sink_names[i] = d->sink_names[i];

@@ -59,6 +59,12 @@ struct outbox {
 	struct complaint c_read;
 };
 
+/* stage.c: telemetry staged on a RAM disk between syncs. */
+/* Opens dir's staging file, appends to the telemetry stream what it holds
+ * beyond it (after a crash) and empties it; 0 or -errno (then there is no
+ * staging: appends are written to the segment at once). */
+int obx_stage_open(struct outbox *ob, const char *dir);
+
 /* reserve.c: room kept for alerts on a full disk. */
 /* Makes the reserve file unless there is one; 0 or -errno. */
 int obx_reserve_make(struct outbox *ob, int64_t now_mono_ms);

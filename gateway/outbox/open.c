@@ -158,6 +158,7 @@ static int check_opts(const struct outbox_opts *in, struct outbox_opts *o)
 	o->fsync_ms = in->fsync_ms;
 	o->cursor_ms = in->cursor_ms;
 	o->reserve_bytes = in->reserve_bytes;
+	o->stage_dir = in->stage_dir;
 	if (in->segment_bytes)
 		o->segment_bytes = in->segment_bytes;
 	if (in->max_backlog_bytes)
@@ -275,7 +276,8 @@ int outbox_open(const char *dir, const struct outbox_opts *o, int n_sinks, int64
 		return -EINVAL;
 	}
 	for (int k = 0; k < OBX_NKINDS; k++)
-		ob->st[k].wfd = -1; /* ob_free may run before the streams are set up */
+		ob->st[k].wfd = ob->st[k].sfd = -1; /* ob_free may run before the
+						     * streams are set up */
 	ob->fsync_ms = opts.fsync_ms;
 	ob->cursor_every_ms = opts.cursor_ms ? opts.cursor_ms : opts.fsync_ms;
 	ob->segment_bytes = opts.segment_bytes;
@@ -296,6 +298,9 @@ int outbox_open(const char *dir, const struct outbox_opts *o, int n_sinks, int64
 		ob_free(ob);
 		return rc;
 	}
+	if (opts.stage_dir && opts.fsync_ms > 0 && (rc = obx_stage_open(ob, opts.stage_dir)) < 0)
+		log_warn("outbox: cannot stage telemetry in %s (%s); it is written to %s at once, "
+			 "which wears the SD card more", opts.stage_dir, strerror(-rc), dir);
 	rc = obx_reserve_make(ob, now_mono_ms);
 	if (rc < 0)
 		log_warn("outbox: %s: cannot keep %zu KiB for alerts (%s); tried again every "

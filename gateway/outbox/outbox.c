@@ -241,6 +241,8 @@ static int store(struct outbox *ob, int kind, const uint8_t *frame, size_t flen,
 	obx_stream_put(st, frame, flen, ob->next_seq, ts_ms, now);
 	if (kind == OBX_ALR || ob->fsync_ms == 0)
 		rc = sync_now(ob, st, now);
+	else if (st->sfd >= 0)
+		rc = obx_stage_write(st); /* the segment gets the batch at the sync */
 	else
 		rc = obx_stream_flush(st);
 	if (rc < 0)

@@ -102,6 +102,10 @@ struct outbox_opts {
 	 * meets a full disk, so that the alert is stored while telemetry is
 	 * refused. 0 (the default) keeps none; at most 16 MiB. */
 	size_t reserve_bytes;
+	/* A directory on a RAM disk (run_dir) for telemetry between syncs
+	 * (stage.c): a killed process still loses nothing, and the segment is
+	 * written once per fsync_ms instead of once per record. NULL: none. */
+	const char *stage_dir;
 	/* Names of the sinks, [a-z0-9_] up to 15 bytes, naming their cursor
 	 * files; NULL (or no opts) names sink i by its index, "0".."3". */
 	const char *sink_names[OUTBOX_MAX_SINKS];

@@ -93,7 +93,7 @@ void obx_frame_seal(uint8_t *frame, uint64_t seq, size_t len)
 }
 
 /* 0 and *fr set when avail bytes at p start with a whole valid frame. */
-static int frame_parse(const uint8_t *p, size_t avail, struct obx_frame *fr)
+int obx_frame_parse(const uint8_t *p, size_t avail, struct obx_frame *fr)
 {
 	size_t len;
 
@@ -212,7 +212,7 @@ static int scan(const struct obx_stream *st, struct obx_reader *rd, uint64_t seg
 		if (avail == 0)
 			return 0;
 		p = rd->buf + (off - rd->buf_off);
-		if (frame_parse(p, avail, fr) == 0 && fr->seq > min_seq &&
+		if (obx_frame_parse(p, avail, fr) == 0 && fr->seq > min_seq &&
 		    fr->seq < OBX_SEQ_LIMIT) {
 			*at = off;
 			return 1;
@@ -583,6 +583,8 @@ int obx_stream_sync(struct obx_stream *st)
 		return rc;
 	}
 	commit(st);
+	if (st->sfd >= 0)
+		obx_stage_cut(st, 0); /* the segment has it all now */
 	return 0;
 }
 
@@ -674,6 +676,8 @@ void obx_stream_unput(struct obx_stream *st, size_t len)
 	st->wmax_ts_ms = st->undo_max_ts_ms;
 	if (st->wwritten > st->wlen)
 		st->need_trunc = true; /* part of it reached the file */
+	if (st->sfd >= 0 && st->sstaged > st->wlen)
+		obx_stage_cut(st, st->wlen);
 }
 
 int obx_stream_remove_oldest(struct obx_stream *st)
@@ -700,6 +704,9 @@ void obx_stream_free(struct obx_stream *st)
 	if (st->wfd >= 0)
 		close(st->wfd);
 	st->wfd = -1;
+	if (st->sfd >= 0)
+		close(st->sfd);
+	st->sfd = -1;
 	free(st->wbuf);
 	free(st->segs);
 	st->wbuf = NULL;

@@ -84,6 +84,8 @@ struct obx_stream {
 	int64_t undo_max_ts_ms;
 	bool need_trunc;            /* file may hold bytes past size: cut first */
 	uint64_t tail_cut;          /* bytes replay cut off the newest segment */
+	int sfd;                    /* telemetry staging file (stage.c), or -1 */
+	size_t sstaged;             /* prefix of wbuf in the staging file */
 	bool last_unread;           /* replay could not read the newest segment */
 	int64_t pending_ms;         /* monotonic ms of the oldest unsynced append */
 	int64_t retry_ms;           /* after a failed sync, not before this */
@@ -92,6 +94,15 @@ struct obx_stream {
 
 const char *obx_prefix(int kind); /* "seg-" or "alr-" */
 void obx_seg_name(int kind, uint64_t first_seq, char name[OBX_NAME_MAX]);
+
+/* stage.c: writes the part of the write buffer not yet staged; 0 or
+ * -errno. */
+int obx_stage_write(struct obx_stream *st);
+/* stage.c: cuts the staging file to the first len bytes of the buffer. */
+void obx_stage_cut(struct obx_stream *st, size_t len);
+
+/* A valid frame at p (magic, length, CRC): 0 and *fr set, else -1. */
+int obx_frame_parse(const uint8_t *p, size_t avail, struct obx_frame *fr);
 
 /* Writes the header in front of the len payload bytes at frame + OBX_HDR. */
 void obx_frame_seal(uint8_t *frame, uint64_t seq, size_t len);

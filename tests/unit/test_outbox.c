@@ -7,6 +7,9 @@
  */
 #include "outbox_fixture.h"
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include "base/log.h"
 
 /* ---- delivery ---- */
@@ -254,6 +257,57 @@ static void test_rollover_and_removal(void **state)
 	assert_null(outbox_next(ob, 0));
 	assert_null(outbox_next(ob, 1));
 	assert_int_equal(put_poll(ob, 1), 401);
+	outbox_close(ob);
+}
+
+/* Staged telemetry (stage.c): appends go to the staging file, not the
+ * segment, until the sync writes the batch; a killed process loses none of
+ * it - the next open recovers it - and after a sync the staging file is
+ * empty. */
+static void test_staged_telemetry(void **state)
+{
+	struct outbox_opts o = BATCHED;
+	char stage[256], sfile[300];
+	uint64_t seqs[16];
+	struct outbox *ob;
+	struct stat sb;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	snprintf(stage, sizeof(stage), "%s/run", tdir);
+	snprintf(sfile, sizeof(sfile), "%s/outbox-stage.log", stage);
+	assert_int_equal(mkdir(stage, 0700), 0);
+	o.stage_dir = stage;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) { /* appends, then dies without a sync or a close */
+		ob = open_ob(&o, 1);
+		for (int i = 0; i < 5; i++)
+			put_poll(ob, i);
+		_exit(file_size(SEG1) == 0 ? 0 : 1); /* nothing reached the segment */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(stat(sfile, &sb), 0);
+	assert_true(sb.st_size > 0);
+	ob = open_ob(&o, 1); /* recovers the five */
+	assert_int_equal(stat(sfile, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(take(ob, 0, seqs, 16), 5);
+	assert_int_equal(seqs[0], 1);
+	assert_int_equal(seqs[4], 5);
+	put_poll(ob, 10);
+	assert_int_equal(stat(sfile, &sb), 0);
+	assert_true(sb.st_size > 0);
+	outbox_tick(ob, clk + o.fsync_ms);
+	assert_int_equal(stat(sfile, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(take(ob, 0, seqs, 16), 1);
+	assert_int_equal(seqs[0], 6);
+	outbox_close(ob);
+	ob = open_ob(&o, 1);
+	assert_int_equal(take(ob, 0, seqs, 16), 6); /* no duplicate recovered */
 	outbox_close(ob);
 }
 
@@ -525,6 +579,7 @@ int main(void)
 		T(test_corrupt_tail_truncated),
 		T(test_corrupt_records_passed_over),
 		T(test_implausible_seq_set_aside),
+		T(test_staged_telemetry),
 		T(test_corrupt_cursor_redelivers),
 		T(test_cap_drops_oldest_telemetry_keeps_alerts),
 		T(test_alerts_alone_fill_cap),
