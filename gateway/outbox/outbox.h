@@ -13,7 +13,9 @@
  * strictly increasing across restarts.
  *
  * Durability. Every append is written with write(2) before outbox_append
- * returns, so a killed process (kill -9) loses nothing. An alert is also
+ * returns - to its segment, or with opts.stage_dir to a staging file on a
+ * RAM disk (stage.c; the batch goes to the segment at the sync) - so a
+ * killed process (kill -9) loses nothing. An alert is also
  * fdatasync'ed before it returns. Telemetry is fdatasync'ed in batches, at
  * most fsync_ms after it was appended (outbox_tick does it; sooner when the
  * 64 KiB of unsynced bytes kept for a retry fill up): a power cut loses at
@@ -63,6 +65,7 @@
  * Memory does not grow with the backlog: per segment 56 bytes of counters,
  * per sink and stream two 8 KiB read buffers, one 64 KiB write buffer -
  * about 134 KiB of heap for two sinks, whether 10 or 10 million records wait.
+ * Full disk: with opts.reserve_bytes, room kept for alerts (reserve.c).
  * Blocking: each call does at most a few small writes and one fdatasync per
  * stream (an alert append, a full write buffer, a roll-over, a tick); on an
  * SD card an fdatasync can take tens of ms. Single-threaded: loop only.
