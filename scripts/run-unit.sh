@@ -4,6 +4,9 @@
 set -u
 passed=0
 failed=0
+# an ASan build's leak check knows the library leak the valgrind run knows
+LSAN_OPTIONS="suppressions=$(dirname "$0")/../tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 for t in "$@"; do
 	if [ "${VALGRIND:-0}" = 1 ]; then
 		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
