@@ -10,6 +10,7 @@ sim_scan() {
 }
 
 case_sim_many() {
+	fresh_run || return 1 # no simulator, tty or CSV of an earlier case
 	start_sim "$WORK/tty" --probes 3 --flows 2 --slave-flow 101 --wire-time \
 		--scenario exceed --param cod --value 650 --after 0 --for 0.5 --repeat 1 \
 		--csv "$WORK/sim.csv" || return 1
