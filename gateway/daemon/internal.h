@@ -23,6 +23,10 @@
 #define DAEMON_TICK_MS 1000       /* compliance tick: periods, timers */
 #define DAEMON_SAVE_RETRY_MS 60000 /* a failed alert-state save is retried */
 #define DAEMON_STATUS_MS 10000    /* status.json for outfallctl status */
+/* A periodic timer due this soon after a wake runs in it: the compliance
+ * tick, metrics and status then ride on the poll burst's wake-up instead
+ * of waking the loop a few ms later on their own. */
+#define DAEMON_TIMER_SLACK_MS 250
 #define DAEMON_KEPT_ALERTS 64     /* alerts held in memory while the disk is full */
 #define DAEMON_STATUS_ALERTS 256  /* open alerts listed in status.json */
 

@@ -245,22 +245,28 @@ void daemon_compliance_step(struct daemon *d, int64_t mono_ms)
 	d->lost_seen = lost;
 }
 
+/* Due now, or soon enough to be run with this wake (DAEMON_TIMER_SLACK_MS). */
+static bool due(int64_t mono_ms, int64_t deadline_ms)
+{
+	return mono_ms + DAEMON_TIMER_SLACK_MS >= deadline_ms;
+}
+
 void daemon_records_tick(struct daemon *d, int64_t mono_ms)
 {
-	if (mono_ms >= d->next_tick_ms) {
+	if (due(mono_ms, d->next_tick_ms)) {
 		daemon_compliance_step(d, mono_ms);
 		d->next_tick_ms = mono_ms + DAEMON_TICK_MS;
 	}
 	store_kept(d);
 	check_gap(d, clock_wall_ms());
-	if (mono_ms >= d->next_metrics_ms) {
+	if (due(mono_ms, d->next_metrics_ms)) {
 		emit_metrics(d);
 		d->next_metrics_ms = mono_ms + DAEMON_METRICS_MS;
 	}
 	daemon_save_state(d, false);
 	daemon_maint_save(d, false);
 	daemon_publish_active(d);
-	if (mono_ms >= d->next_status_ms) {
+	if (due(mono_ms, d->next_status_ms)) {
 		daemon_status_write(d, false);
 		d->next_status_ms = mono_ms + DAEMON_STATUS_MS;
 	}
