@@ -84,6 +84,9 @@ $(BUILD)/history_bench: $(BUILD)/obj/tests/bench/history_bench.o $(LIB)
 $(BUILD)/hj212_bench: $(BUILD)/obj/tests/bench/hj212_bench.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/serial_floor: $(BUILD)/obj/tests/bench/serial_floor.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $(call wrapflags,$*) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
@@ -120,7 +123,7 @@ demo: deps
 
 bench: deps
 	$(MAKE) --no-print-directory all $(BUILD)/bench $(BUILD)/drain $(BUILD)/history_bench \
-		$(BUILD)/hj212_bench
+		$(BUILD)/hj212_bench $(BUILD)/serial_floor
 	@scripts/bench.sh $(BUILD)
 
 # The folder graph of gateway/ and drivers/: no cycle, doors only.
