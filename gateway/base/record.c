@@ -1,7 +1,12 @@
-/* record.c - names for the enums of record.h. */
+/* record.c - names for the enums of record.h, and a reload summary's
+ * bounded joining. */
 #include "record.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define REC_ELLIPSIS "\u2026" /* "…", 3 bytes in UTF-8 */
 
 const char *quality_name(int q)
 {
@@ -70,4 +75,42 @@ const char *maint_end_name(int e)
 	static const char *const names[MEND_COUNT] = { NULL, "operator", "expired", "removed" };
 
 	return e >= 0 && e < MEND_COUNT ? names[e] : NULL;
+}
+
+const char *reload_outcome_name(int o)
+{
+	static const char *const names[RLD_COUNT] = { "applied", "refused" };
+
+	return o >= 0 && o < RLD_COUNT ? names[o] : "?";
+}
+
+/* Cuts the joined text t (longer than the summary holds) so that it and
+ * the ellipsis fit, on a UTF-8 boundary and without a dangling "; ". */
+static void cut_summary(char *dst, const char *t)
+{
+	size_t n = REC_SUMMARY - sizeof(REC_ELLIPSIS);
+
+	while (n > 0 && ((unsigned char)t[n] & 0xc0) == 0x80)
+		n--;
+	while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == ';'))
+		n--;
+	memcpy(dst, t, n);
+	memcpy(dst + n, REC_ELLIPSIS, sizeof(REC_ELLIPSIS));
+}
+
+bool rec_reload_append(struct rec_reload *r, const char *text)
+{
+	char joined[2 * REC_SUMMARY];
+	size_t len = strnlen(r->summary, sizeof(r->summary));
+	const char *sep = len ? "; " : "";
+	size_t need = len + strlen(sep) + strlen(text);
+
+	if (need < sizeof(r->summary)) {
+		snprintf(r->summary + len, sizeof(r->summary) - len, "%s%s", sep, text);
+		return true;
+	}
+	/* longer than the summary, so joined holds more than cut_summary reads */
+	snprintf(joined, sizeof(joined), "%.*s%s%s", (int)len, r->summary, sep, text);
+	cut_summary(r->summary, joined);
+	return false;
 }

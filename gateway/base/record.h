@@ -8,6 +8,7 @@
 #ifndef OUTFALL_RECORD_H
 #define OUTFALL_RECORD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define REC_MAX_VALUES 16 /* channels per sensor: config's CFG_MAX_CHANNELS */
@@ -16,6 +17,7 @@
 #define REC_PERMIT 96  /* permit number incl. NUL (UTF-8) */
 #define REC_HOLDER 160 /* permit holder incl. NUL (UTF-8) */
 #define REC_NOTE 128   /* an operator's reason incl. NUL (UTF-8) */
+#define REC_SUMMARY 256 /* a reload's changes or refusal incl. NUL (UTF-8) */
 
 /* Quality of one value. Only Q_OK values count for statistics and limits. */
 enum quality {
@@ -211,13 +213,34 @@ const char *maint_event_name(int e); /* "start", "extend", "end" */
 const char *maint_mode_name(int m);  /* "maintenance", "calibration" */
 const char *maint_end_name(int e);   /* "operator", "expired", "removed"; NULL none */
 
-enum rec_type { REC_POLL, REC_ALERT, REC_METRICS, REC_AGGREGATE, REC_MAINT };
+/* A SIGHUP: the config read again and applied, or refused (the running
+ * one stays). DESIGN §4: the history keeps reload events. */
+enum reload_outcome { RLD_APPLIED, RLD_REFUSED, RLD_COUNT };
+
+struct rec_reload {
+	uint8_t outcome;           /* enum reload_outcome */
+	uint16_t changes;          /* settings changed, or errors when refused */
+	char summary[REC_SUMMARY]; /* the change lines or the refusal, joined by
+				    * "; ", UTF-8, cut with "…" when too long */
+};
+
+const char *reload_outcome_name(int o); /* "applied", "refused"; "?" */
+
+/*
+ * Appends text to r->summary, after "; " unless it is the first piece.
+ * What does not fit is cut on a UTF-8 boundary and the summary ends in
+ * "…"; false then, and nothing more should be appended (changes is the
+ * caller's to count).
+ */
+bool rec_reload_append(struct rec_reload *r, const char *text);
+
+enum rec_type { REC_POLL, REC_ALERT, REC_METRICS, REC_AGGREGATE, REC_MAINT, REC_RELOAD };
 
 /* Records that must not be lost to the disk cap and go out before
- * telemetry: alert events and maintenance events. */
+ * telemetry: alert, maintenance and reload events. */
 static inline int rec_is_event(int type)
 {
-	return type == REC_ALERT || type == REC_MAINT;
+	return type == REC_ALERT || type == REC_MAINT || type == REC_RELOAD;
 }
 
 /* The wall clock was not known to be synchronised when the record was made
@@ -235,6 +258,7 @@ struct record {
 		struct rec_metrics metrics;
 		struct rec_aggregate aggregate;
 		struct rec_maint maint;
+		struct rec_reload reload;
 	} u;
 };
 

@@ -101,6 +101,10 @@ void daemon_status_write(struct daemon *d, bool stopped);
  * for the active sets, maintenance events logged, the rest as they are. */
 void daemon_append_out(struct daemon *d, const struct compliance_out *out);
 
+/* Stores a reload event (REC_RELOAD; its time and clock flag are set
+ * here). Not kept for a retry when the outbox refuses it: logged. */
+void daemon_append_reload(struct daemon *d, struct record *r);
+
 /* commands.c: the control channel (control.h) and what it asks for -
  * maintenance on and off, closing an alert - the maintenance modes on
  * disk, and whether the wall clock is trusted to judge permit dates. */

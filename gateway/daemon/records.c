@@ -2,8 +2,9 @@
  * records.c - what the daemon puts into the outbox, in order: each
  * poll, the alert events the compliance engine judges from it, the
  * engine's aggregates and time-driven alerts on every tick, a data_gap when
- * the outbox lost records, and self-metrics every minute. Also keeps the
- * open-alert state on disk and the retained active-alert sets current.
+ * the outbox lost records, self-metrics every minute, and the event of
+ * each reload (reload.c builds it). Also keeps the open-alert state on
+ * disk and the retained active-alert sets current.
  */
 #include "internal.h"
 
@@ -116,6 +117,21 @@ void daemon_on_poll(void *ctx, int sensor_idx, const struct record *poll)
 		append_alert(d, r->ts_ms, &d->events[i]);
 	if (o >= 0 && compliance_changed(d->comp, o))
 		d->active_dirty[o] = true; /* an open alert turned unhealthy */
+}
+
+void daemon_append_reload(struct daemon *d, struct record *r)
+{
+	int rc = -EBADF; /* no outbox: a reload that could not reopen it */
+
+	r->ts_ms = clock_wall_ms();
+	if (!d->clock_synced)
+		r->flags |= REC_F_CLOCK_UNSYNCED;
+	if (d->ob)
+		rc = outbox_append(d->ob, r, clock_mono_ms(), NULL);
+	/* not kept for a retry like an alert: the log has the reload too */
+	if (rc < 0)
+		log_err("reload: the %s event could not be stored (%s); it is in this log only",
+			reload_outcome_name(r->u.reload.outcome), strerror(-rc));
 }
 
 /* The time the lost records spanned, in s (their own timestamps). */

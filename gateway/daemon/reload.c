@@ -18,8 +18,13 @@
  *  - the outbox is reopened only when the set of sinks changed, and then
  *    every sink is made again, since they all read from it;
  *  - the status snapshot keeps each remaining sensor's last values.
+ *
+ * Every SIGHUP also leaves a reload event in the outbox, for every sink
+ * (DESIGN §4): applied, with the change lines, or refused, with why.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,47 +305,109 @@ static void commit(struct daemon *d, struct config *nc, struct prepared *p)
 	config_free(old);
 }
 
+/* ---- the reload event ---------------------------------------------------- */
+
+/* The applied event being built from reload_diff's lines. */
+struct change_ev {
+	struct record r;
+	bool cut; /* the summary is full: later lines are only counted */
+};
+
 static void log_change(void *ctx, const char *line)
 {
-	(void)ctx;
+	struct change_ev *ev = ctx;
+
 	log_notice("reload: %s", line);
+	if (ev->r.u.reload.changes < UINT16_MAX)
+		ev->r.u.reload.changes++;
+	if (!ev->cut)
+		ev->cut = !rec_reload_append(&ev->r.u.reload, line);
 }
 
-void daemon_reload(struct daemon *d)
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* The refused event: errors counted, why in the summary. */
+static void __attribute__((format(printf, 3, 4)))
+refused(struct daemon *d, int errors, const char *fmt, ...)
+{
+	struct record r = { .type = REC_RELOAD };
+	char why[RELOAD_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap); /* cut again to the summary below */
+	va_end(ap);
+	r.u.reload.outcome = RLD_REFUSED;
+	r.u.reload.changes = errors > UINT16_MAX ? UINT16_MAX : (uint16_t)errors;
+	if (rec_reload_append(&r.u.reload, why))
+		rec_reload_append(&r.u.reload, "the running configuration stays");
+	daemon_append_reload(d, &r);
+}
+
+/* ---- the reload --------------------------------------------------------- */
+
+/* Reads both files again into *out; -1 when refused (logged, and the
+ * refused event stored). */
+static int load(struct daemon *d, struct config **out)
 {
 	/* as strictly as at start: outfalld --strict refuses warnings then too */
 	struct config_opts opts = { .strict = d->cfg->strict };
-	struct config *nc = NULL;
-	struct prepared p;
-	int rc;
+	int rc = config_load_opts(d->path, &opts, out, stderr);
 
-	log_notice("SIGHUP: reading %s again", d->path);
-	rc = config_load_opts(d->path, &opts, &nc, stderr);
 	if (rc < 0) {
 		log_err("reload: %s: %s; the running configuration stays", d->path, strerror(-rc));
-		return;
+		refused(d, 1, "%s: %s", base_name(d->path), strerror(-rc));
+		return -1;
 	}
 	if (rc > 0) {
 		log_err("reload: %s: %d error%s (listed above); the running configuration stays",
 			d->path, rc, rc == 1 ? "" : "s");
-		return;
+		refused(d, rc, "%d error%s in %s (file:line in the log)", rc, rc == 1 ? "" : "s",
+			base_name(d->path));
+		return -1;
 	}
+	return 0;
+}
+
+static void out_of_memory(struct daemon *d)
+{
+	log_err("reload: out of memory; the running configuration stays");
+	refused(d, 1, "out of memory");
+}
+
+void daemon_reload(struct daemon *d)
+{
+	struct change_ev ev = { .r = { .type = REC_RELOAD } };
+	struct config *nc = NULL;
+	struct prepared p;
+
+	log_notice("SIGHUP: reading %s again", d->path);
+	if (load(d, &nc) < 0)
+		return;
 	if (prepare(nc, &p) < 0) {
-		log_err("reload: out of memory; the running configuration stays");
+		out_of_memory(d);
 		config_free(nc);
 		return;
 	}
 	daemon_compliance_step(d, clock_mono_ms()); /* close what ended, on the old rules */
 	if (compliance_reload(&d->comp, nc, clock_wall_ms()) < 0) {
-		log_err("reload: out of memory; the running configuration stays");
+		out_of_memory(d);
 		acquire_free(p.acq);
 		free(p.active_dirty);
 		config_free(nc);
 		return;
 	}
-	if (reload_diff(d->cfg, nc, log_change, NULL) == 0)
+	if (reload_diff(d->cfg, nc, log_change, &ev) == 0) {
 		log_notice("reload: no setting changed");
+		rec_reload_append(&ev.r.u.reload, "no setting changed");
+	}
 	commit(d, nc, &p);
+	daemon_append_reload(d, &ev.r); /* after the swap: the sinks it goes to now */
 	daemon_send_limits(d);
 	renew_status(d);
 	daemon_save_state(d, true);

@@ -501,6 +501,21 @@ static int lp_maint(struct lp_buf *buf, const char *gateway, const struct record
 	return lp_end(&p, r->ts_ms);
 }
 
+/* A reload event: outfall_reload,gateway,outcome changes,summary,seq. */
+static int lp_reload(struct lp_buf *buf, const char *gateway, const struct record *r)
+{
+	const struct rec_reload *l = &r->u.reload;
+	struct lp_point p;
+
+	lp_begin(&p, buf, "outfall_reload");
+	lp_tag(&p, "gateway", gateway);
+	lp_tag(&p, "outcome", reload_outcome_name(l->outcome));
+	lp_field_int(&p, "changes", l->changes);
+	lp_field_str_n(&p, "summary", l->summary, strnlen(l->summary, sizeof(l->summary)));
+	lp_field_int(&p, "seq", (int64_t)r->seq);
+	return lp_end(&p, r->ts_ms);
+}
+
 /* One limit of an outlet's permit (or its daily volume cap, param NULL). */
 static int lp_limit(struct lp_buf *buf, const char *gateway, const struct cfg_outlet *o,
 		    const struct cfg_permit *pm, const struct cfg_limit *l, int64_t ts_ms)
@@ -588,6 +603,8 @@ static int lp_lines(const struct record *r)
 	case REC_MAINT:
 		return r->u.maint.event < MEV_COUNT && r->u.maint.mode < MM_COUNT &&
 		       r->u.maint.ended_by < MEND_COUNT ? 1 : -EINVAL;
+	case REC_RELOAD:
+		return r->u.reload.outcome < RLD_COUNT ? 1 : -EINVAL;
 	default:
 		return -EINVAL;
 	}
@@ -605,6 +622,8 @@ static int lp_line(struct lp_buf *buf, const char *gateway, const struct record 
 		return i == 0 ? lp_gateway(buf, gateway, r) : lp_sink(buf, gateway, r, i - 1);
 	case REC_MAINT:
 		return lp_maint(buf, gateway, r);
+	case REC_RELOAD:
+		return lp_reload(buf, gateway, r);
 	default:
 		return lp_aggregate(buf, gateway, r, &r->u.aggregate.params[i]);
 	}

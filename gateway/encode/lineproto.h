@@ -35,7 +35,9 @@ struct lp_buf {
  * outfall_gateway line for the gateway and one more per sink (tagged
  * sink=<name>), an aggregate one outfall_aggregate line per parameter
  * stamped with the period start, a maintenance event one
- * outfall_maintenance line. gateway is the gateway id tag.
+ * outfall_maintenance line, a reload event one outfall_reload line (tagged
+ * gateway and outcome, fields changes, summary and seq). gateway is the
+ * gateway id tag.
  * Returns the number of lines appended, or -ENOSPC leaving buf->len as it
  * was (nothing partial is ever left behind). A poll or aggregate with no
  * values appends nothing and returns 0. -EINVAL for a record that is not

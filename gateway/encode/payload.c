@@ -541,6 +541,27 @@ int payload_maint(char *buf, size_t cap, const struct record *r)
 	return jw_end(&w);
 }
 
+/* ---- reload events ------------------------------------------------------ */
+
+int payload_reload(char *buf, size_t cap, const struct record *r)
+{
+	const struct rec_reload *l = &r->u.reload;
+	struct jw w = jw_start(buf, cap);
+
+	if (r->type != REC_RELOAD || l->outcome >= RLD_COUNT)
+		return -EINVAL;
+	jw_lit(&w, "{\"ts\":");
+	jw_time(&w, r->ts_ms);
+	jw_field_u64(&w, "seq", r->seq);
+	jw_lit(&w, ",\"outcome\":");
+	jw_str(&w, reload_outcome_name(l->outcome));
+	jw_field_u64(&w, "changes", l->changes);
+	jw_lit(&w, ",\"summary\":");
+	jw_strn(&w, l->summary, sizeof(l->summary));
+	jw_lit(&w, "}");
+	return jw_end(&w);
+}
+
 int payload_record(char *buf, size_t cap, const char *gateway, const struct record *r)
 {
 	switch (r->type) {
@@ -554,6 +575,8 @@ int payload_record(char *buf, size_t cap, const char *gateway, const struct reco
 		return payload_metrics(buf, cap, r);
 	case REC_MAINT:
 		return payload_maint(buf, cap, r);
+	case REC_RELOAD:
+		return payload_reload(buf, cap, r);
 	default:
 		return -EINVAL;
 	}
@@ -596,7 +619,7 @@ int payload_topic(char *buf, size_t cap, const char *root, const struct record *
 	struct jw w = jw_start(buf, cap);
 
 	/* checked first so that buf is left alone */
-	if (r->type > REC_MAINT ||
+	if (r->type > REC_RELOAD ||
 	    (r->type == REC_AGGREGATE && r->u.aggregate.period >= AGG_COUNT))
 		return -EINVAL;
 	jw_lit(&w, root ? root : "");
@@ -612,6 +635,9 @@ int payload_topic(char *buf, size_t cap, const char *root, const struct record *
 	case REC_MAINT:
 		jw_lit(&w, "/maintenance/");
 		jw_topic_level(&w, r->u.maint.outlet, sizeof(r->u.maint.outlet));
+		break;
+	case REC_RELOAD:
+		jw_lit(&w, "/reload");
 		break;
 	case REC_AGGREGATE:
 		jw_lit(&w, "/aggregate/");

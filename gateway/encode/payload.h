@@ -91,7 +91,14 @@ int payload_metrics(char *buf, size_t cap, const struct record *r);
  */
 int payload_maint(char *buf, size_t cap, const struct record *r);
 
-/* Whichever of the five above fits r->type (gateway as for payload_alert). */
+/*
+ * A SIGHUP's outcome (REC_RELOAD):
+ * {"ts","seq","outcome":"applied|refused","changes":N,"summary":".."}
+ * changes counts the settings changed, or the errors when refused.
+ */
+int payload_reload(char *buf, size_t cap, const struct record *r);
+
+/* Whichever of the six above fits r->type (gateway as for payload_alert). */
 int payload_record(char *buf, size_t cap, const char *gateway, const struct record *r);
 
 /* {"state":"online","version":..,"started":..}; state "offline" for the LWT
@@ -103,7 +110,8 @@ int payload_status(char *buf, size_t cap, const char *state, const char *version
  * The MQTT topic for a record under root ("outfall/<id>"): a poll goes to
  * <root>/telemetry/<outlet>, an alert to <root>/alerts/<outlet>, an aggregate
  * to <root>/aggregate/<outlet>/<period>, a maintenance event to
- * <root>/maintenance/<outlet>, metrics to <root>/metrics; an empty
+ * <root>/maintenance/<outlet>, a reload event to <root>/reload, metrics
+ * to <root>/metrics; an empty
  * outlet is "unassigned". '/', '+' and '#' in the outlet become '_' so a name
  * can neither add topic levels nor make a wildcard (the payload keeps the
  * real name). The longest suffix after root is 18 bytes plus the outlet.

@@ -61,6 +61,10 @@ _Static_assert(OBC_AGG_MAX <= OUTBOX_CODEC_MAX, "outbox codec: an aggregate outg
 _Static_assert(OBC_MAINT_MAX <= OUTBOX_CODEC_MAX, "outbox codec: a maintenance event outgrows "
 	       "the maximum");
 _Static_assert(REC_NOTE < 16384, "outbox codec: the note's length prefix");
+#define OBC_RELOAD_MAX (OBC_HEAD_MAX + 1 + 3 + OBC_STR_MAX(REC_SUMMARY))
+_Static_assert(OBC_RELOAD_MAX <= OUTBOX_CODEC_MAX, "outbox codec: a reload event outgrows "
+	       "the maximum");
+_Static_assert(REC_SUMMARY < 16384, "outbox codec: the summary's length prefix");
 
 static const double obc_p10[OBC_DEC_K] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7 };
 
@@ -379,6 +383,18 @@ static void enc_maint(struct obc_w *w, const struct rec_maint *m)
 	w_str(w, m->note, sizeof(m->note));
 }
 
+/* ---- reload events (REC_RELOAD) ---- */
+
+static int enc_reload(struct obc_w *w, const struct rec_reload *l)
+{
+	if (l->outcome >= RLD_COUNT)
+		return -EINVAL;
+	w_u8(w, l->outcome);
+	w_varint(w, l->changes);
+	w_str(w, l->summary, sizeof(l->summary));
+	return 0;
+}
+
 static int enc_body(struct obc_w *w, const struct record *r)
 {
 	switch (r->type) {
@@ -393,6 +409,8 @@ static int enc_body(struct obc_w *w, const struct record *r)
 	case REC_MAINT:
 		enc_maint(w, &r->u.maint);
 		return 0;
+	case REC_RELOAD:
+		return enc_reload(w, &r->u.reload);
 	default:
 		return -EINVAL;
 	}
@@ -403,7 +421,7 @@ int outbox_codec_encode(const struct record *r, uint8_t *buf, size_t cap)
 	struct obc_w w = { .buf = buf, .cap = cap };
 	int rc;
 
-	if (r->type > REC_MAINT)
+	if (r->type > REC_RELOAD)
 		return -EINVAL;
 	/* bit 3 of the head carries the one record flag there is */
 	w_u8(&w, (uint8_t)(OBC_VERSION << 4 | (r->flags & REC_F_CLOCK_UNSYNCED ? 8 : 0) | r->type));
@@ -670,6 +688,17 @@ static bool dec_maint(struct obc_r *r, struct rec_maint *m)
 	       r_svarint(r, &m->until_ms) && r_str(r, m->note, sizeof(m->note));
 }
 
+static bool dec_reload(struct obc_r *r, struct rec_reload *l)
+{
+	uint64_t changes;
+
+	if (!r_u8(r, &l->outcome) || l->outcome >= RLD_COUNT || !r_varint(r, &changes) ||
+	    changes > UINT16_MAX)
+		return false;
+	l->changes = (uint16_t)changes;
+	return r_str(r, l->summary, sizeof(l->summary));
+}
+
 static bool dec_body(struct obc_r *r, struct record *rec)
 {
 	switch (rec->type) {
@@ -681,6 +710,8 @@ static bool dec_body(struct obc_r *r, struct record *rec)
 		return dec_metrics(r, &rec->u.metrics);
 	case REC_MAINT:
 		return dec_maint(r, &rec->u.maint);
+	case REC_RELOAD:
+		return dec_reload(r, &rec->u.reload);
 	default:
 		return dec_aggregate(r, rec->ts_ms, &rec->u.aggregate);
 	}
@@ -696,7 +727,7 @@ static bool dec_head(struct obc_r *r, uint8_t *type, uint8_t *flags, int64_t *ts
 		return false;
 	r->version = b >> 4;
 	if (r->version == OBC_VERSION_V1 ? (b & 7) > REC_AGGREGATE
-	    : r->version != OBC_VERSION || (b & 7) > REC_MAINT)
+	    : r->version != OBC_VERSION || (b & 7) > REC_RELOAD)
 		return false;
 	*type = b & 7;
 	*flags = b & 8 ? REC_F_CLOCK_UNSYNCED : 0;

@@ -18,7 +18,8 @@
  *
  * Layout (version 2), all integers little-endian or varint:
  *   byte 0          version << 4 | clock-unsynced flag (8) | type (0 poll,
- *                   1 alert, 2 metrics, 3 aggregate, 4 maintenance event)
+ *                   1 alert, 2 metrics, 3 aggregate, 4 maintenance event,
+ *                   5 reload event)
  *   ts_ms           zigzag varint
  *   poll:  outlet, sensor (varint length + bytes), n (u8, <= REC_MAX_VALUES),
  *          vflags (u8: below 0x80 the RV_* flags of every value; 0x80 each
@@ -44,6 +45,8 @@
  *          four values' bodies
  *   maintenance event: event, mode, ended_by (raw u8 each), outlet, sensor,
  *          since_ms, planned_end_ms, until_ms (zigzag varints), note
+ *   reload event: outcome (u8, < RLD_COUNT), changes (varint, <= UINT16_MAX),
+ *          summary
  *   value enc: 0 float64, 1 float32, 2 varint of zigzag(m) << 3 | k meaning
  *          m / 10^k (k 0..7, |m| <= 2^53), 3 the canonical quiet NaN
  *
@@ -75,7 +78,7 @@
  * Encodes r (seq ignored) into buf. Returns the length (> 0), -EINVAL for a
  * record that cannot be represented (unknown type, n, n_sinks or n_params
  * over its maximum, a param or quality out of range, value flags of 0x80
- * or above), or -ENOSPC when cap is too small.
+ * or above, a reload outcome out of range), or -ENOSPC when cap is too small.
  * buf contents are unspecified on failure.
  */
 int outbox_codec_encode(const struct record *r, uint8_t *buf, size_t cap);

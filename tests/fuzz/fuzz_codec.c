@@ -31,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* Bounds every decoded record keeps. */
 static void check_bounds(const struct record *r)
 {
-	FUZZ_CHECK(r->seq == 0 && r->type <= REC_MAINT, "seq %llu type %u",
+	FUZZ_CHECK(r->seq == 0 && r->type <= REC_RELOAD, "seq %llu type %u",
 		   (unsigned long long)r->seq, r->type);
 	switch (r->type) {
 	case REC_POLL:
@@ -50,6 +50,9 @@ static void check_bounds(const struct record *r)
 		break;
 	case REC_AGGREGATE:
 		FUZZ_CHECK(r->u.aggregate.n <= REC_MAX_VALUES, "n %u", r->u.aggregate.n);
+		break;
+	case REC_RELOAD:
+		FUZZ_CHECK(r->u.reload.outcome < RLD_COUNT, "outcome %u", r->u.reload.outcome);
 		break;
 	default:
 		break;
@@ -94,7 +97,7 @@ static void mode_encode(const uint8_t *p, size_t n)
 
 	memset(&r, 0, sizeof(r));
 	memcpy(&r, p, n < sizeof(r) ? n : sizeof(r));
-	r.type %= 5;
+	r.type %= REC_RELOAD + 1;
 	r.flags &= REC_F_CLOCK_UNSYNCED; /* the only record flag; others are dropped */
 	memset(e1, 0xcc, sizeof(e1));
 	l1 = outbox_codec_encode(&r, e1, OUTBOX_CODEC_MAX);

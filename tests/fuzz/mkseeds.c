@@ -46,7 +46,7 @@ static struct record poll_rec(double cod, double ph)
 static void codec_seeds(const struct record *alerts, int n_alerts)
 {
 	static const uint8_t dec = 0, enc = 1;
-	struct record recs[8];
+	struct record recs[9];
 	uint8_t buf[OUTBOX_CODEC_MAX];
 	char path[256];
 	int n = 0, len;
@@ -68,6 +68,10 @@ static void codec_seeds(const struct record *alerts, int n_alerts)
 	snprintf(recs[n++].u.maint.note, REC_NOTE, "probe cleaning");
 	for (int i = 0; i < n_alerts && n < 8; i++)
 		recs[n++] = alerts[i];
+	recs[n] = (struct record){ .ts_ms = 1767225600000LL, .type = REC_RELOAD };
+	recs[n].u.reload.changes = 2;
+	snprintf(recs[n++].u.reload.summary, REC_SUMMARY, "sensor probe1: interval 10 -> 5 s; "
+		 "permit 浙丽排字第2023-0042号: cod instant max 500 -> 400 mg/L");
 	for (int i = 0; i < n; i++) {
 		len = outbox_codec_encode(&recs[i], buf, sizeof(buf));
 		if (len <= 0)

@@ -8,6 +8,7 @@ Exits 0 when every assertion holds, 1 with a message per failure.
 import csv
 import json
 import re
+import sqlite3
 import struct
 import sys
 import urllib.parse
@@ -274,10 +275,41 @@ def check_crash(work, url):
     check_readings(work, url, 10)
 
 
+def check_reload_events(work, url):
+    """One reload event per SIGHUP, refused then applied, the same on MQTT,
+    in InfluxDB and in the local history."""
+    mqtt = [json.loads(p) for t, p in mqtt_messages(work)
+            if t == "outfall/it-gw-1/reload"]
+    points = influx(url, "SELECT * FROM outfall_reload")
+    db = sqlite3.connect(f"file:{work}/cfg/data/history/history.sqlite?mode=ro",
+                         uri=True)
+    rows = db.execute("SELECT outcome, changes, summary FROM reload ORDER BY seq").fetchall()
+    db.close()
+    got = {"mqtt": [(m["outcome"], m["changes"], m["summary"]) for m in mqtt],
+           "influx": [(p["outcome"], p["changes"], p["summary"]) for p in points],
+           "history": [tuple(r) for r in rows]}
+    for where, events in got.items():
+        if not check(len(events) == 2, f"{where}: reload events {events}, want 2"):
+            continue
+        (o1, n1, s1), (o2, n2, s2) = events
+        check(o1 == "refused" and n1 >= 1 and
+              re.fullmatch(r"\d+ errors? in outfall\.conf \(file:line in the log\); "
+                           r"the running configuration stays", s1) and
+              int(s1.split()[0]) == n1, f"{where}: refused event {events[0]}")
+        check(o2 == "applied" and n2 == 3 and
+              s2.split("; ") == ["sensor probe1: interval 1 -> 2 s",
+                                 "sensor flow1: interval 1 -> 2 s",
+                                 "permit 浙丽排字第2023-0042号: ph instant max 9.5 -> 9 pH"],
+              f"{where}: applied event {events[1]}")
+    check(got["mqtt"] == got["influx"] == got["history"],
+          f"the sinks differ: {got}")
+
+
 def check_reload(work, url):
     """Nothing lost across the reloads, and the one exceedance gave one
-    raised and one cleared alert."""
+    raised and one cleared alert; the reload events reached every sink."""
     check_complete(work, url)
+    check_reload_events(work, url)
     alerts = [json.loads(p) for t, p in mqtt_messages(work)
               if t == "outfall/it-gw-1/alerts/WS-001"]
     cod = {(a["id"], a["state"]) for a in alerts

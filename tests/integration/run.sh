@@ -172,12 +172,15 @@ case_corrupt_outbox() {
 }
 
 # Reload during a run: an invalid file is refused with file:line and changes
-# nothing; a valid one is swapped in. No record is lost, no alert repeated.
+# nothing; a valid one (the sensors' interval and a pH limit) is swapped in.
+# No record is lost, no alert repeated; each SIGHUP is a reload event on
+# MQTT, in InfluxDB and in the local history.
 case_reload() {
 	fresh_run || return 1
 	start_sim "$WORK/tty" --scenario exceed --param cod --value 650 --after 4 --for 16 \
 		--csv "$WORK/sim.csv" || return 1
 	write_config "$WORK/cfg" "$WORK/tty"
+	printf 'history: { commit_s = 2; };\n' >> "$WORK/cfg/outfall.conf"
 	"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" > "$WORK/daemon.log" 2>&1 &
 	local pid=$! line
 	remember $pid
@@ -191,6 +194,7 @@ case_reload() {
 	grep -q "outfall.conf:$line: .*word_order" "$WORK/daemon.log" ||
 		{ echo "no file:$line for the invalid reload"; return 1; }
 	sed 's/interval_s = 1;/interval_s = 2;/' "$WORK/good.conf" > "$WORK/cfg/outfall.conf"
+	sed -i 's/min = 6.5; max = 9.5;/min = 6.5; max = 9.0;/' "$WORK/cfg/permits.conf"
 	kill -HUP "$pid"
 	wait_for 5 grep -q "reload: done" "$WORK/daemon.log" || { echo "valid reload failed"; return 1; }
 	grep -q "reload: sensor probe1: interval 1 -> 2 s" "$WORK/daemon.log" &&

@@ -129,6 +129,26 @@ static inline void assert_same_aggregate(const struct rec_aggregate *a, const st
 	}
 }
 
+static inline void assert_same_reload(const struct rec_reload *a, const struct rec_reload *b)
+{
+	assert_int_equal(a->outcome, b->outcome);
+	assert_int_equal(a->changes, b->changes);
+	assert_memory_equal(a->summary, b->summary, sizeof(a->summary));
+}
+
+static inline struct record reload_rec(int outcome, int changes, const char *summary)
+{
+	struct record r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = REC_RELOAD;
+	r.ts_ms = 1764403217000LL;
+	r.u.reload.outcome = (uint8_t)outcome;
+	r.u.reload.changes = (uint16_t)changes;
+	set_str(r.u.reload.summary, sizeof(r.u.reload.summary), summary);
+	return r;
+}
+
 /* Encodes, decodes and compares; returns the encoded size. */
 static inline int round_trip(const struct record *in)
 {
@@ -150,6 +170,8 @@ static inline int round_trip(const struct record *in)
 		assert_same_alert(&in->u.alert, &out.u.alert);
 	else if (in->type == REC_METRICS)
 		assert_same_metrics(&in->u.metrics, &out.u.metrics);
+	else if (in->type == REC_RELOAD)
+		assert_same_reload(&in->u.reload, &out.u.reload);
 	else
 		assert_same_aggregate(&in->u.aggregate, &out.u.aggregate);
 	assert_int_equal(outbox_codec_peek(buf, (size_t)n, &type, &ts), 0);

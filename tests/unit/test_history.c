@@ -176,6 +176,16 @@ static uint64_t put_maint(struct outbox *ob, int64_t ts, int event)
 	return put(ob, &r);
 }
 
+static uint64_t put_reload(struct outbox *ob, int64_t ts, int outcome, const char *summary)
+{
+	struct record r = { .type = REC_RELOAD, .ts_ms = ts };
+
+	r.u.reload.outcome = (uint8_t)outcome;
+	r.u.reload.changes = outcome == RLD_APPLIED ? 1 : 2;
+	snprintf(r.u.reload.summary, sizeof(r.u.reload.summary), "%s", summary);
+	return put(ob, &r);
+}
+
 static void put_metrics(struct outbox *ob)
 {
 	struct record r = { .type = REC_METRICS, .ts_ms = T0 };
@@ -501,6 +511,8 @@ static void test_retention_by_age(void **state)
 	put(ob, &old_alert);
 	put(ob, &new_alert);
 	put_maint(ob, T0 - 450 * DAY, MEV_START);
+	put_reload(ob, T0 - 450 * DAY, RLD_APPLIED, "old");
+	put_reload(ob, T0 - 2 * DAY, RLD_APPLIED, "kept");
 	commit_now(&sk); /* retention runs after the first transaction */
 	assert_int_equal(sink_history_retain_now(&sk), SQLITE_OK);
 	assert_int_equal(count_readings(NULL, -1), 15);
@@ -509,6 +521,7 @@ static void test_retention_by_age(void **state)
 	assert_int_equal(sink_history_meta(&sk, "expired_aggregate"), 2);
 	assert_int_equal(sink_history_meta(&sk, "expired_alert"), 1);
 	assert_int_equal(sink_history_meta(&sk, "expired_maintenance"), 1);
+	assert_int_equal(sink_history_meta(&sk, "expired_reload"), 1);
 	assert_int_equal(sink_history_meta(&sk, "dropped_raw"), 0);
 	h = hopen();
 	assert_int_equal(history_aggregates(h, NULL, -1, 0, INT64_MAX, take_agg, g), 0);
@@ -520,6 +533,70 @@ static void test_retention_by_age(void **state)
 	assert_int_equal(g->alerts[0].state, ALERT_CLEARED);
 	history_close(h);
 	free(g);
+	sk.ops->free(sk.impl);
+	outbox_close(ob);
+}
+
+/* The reload rows of the store, "seq outcome changes summary" a line. */
+static void reload_rows(char *out, size_t cap)
+{
+	char path[300];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", hdir, HISTORY_FILE);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq, ts_ms, outcome, changes, summary "
+					    "FROM reload ORDER BY seq", -1, &q, NULL), SQLITE_OK);
+	out[0] = '\0';
+	while (sqlite3_step(q) == SQLITE_ROW && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, "%lld %lld %s %d %s\n",
+				      (long long)sqlite3_column_int64(q, 0),
+				      (long long)sqlite3_column_int64(q, 1),
+				      (const char *)sqlite3_column_text(q, 2),
+				      sqlite3_column_int(q, 3),
+				      (const char *)sqlite3_column_text(q, 4));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* A reload event is a row after the commit; a store made before the
+ * table existed gets it when opened again. */
+static void test_reload_rows(void **state)
+{
+	struct outbox *ob = open_ob(1);
+	struct sink sk = mksink(ob, 0);
+	char rows[1024], want[1024];
+	uint64_t s1, s2, s3;
+	sqlite3 *db;
+	char path[300];
+
+	(void)state;
+	s1 = put_reload(ob, T0, RLD_APPLIED, "permit P-1: cod instant max 500 -> 400 mg/L");
+	s2 = put_reload(ob, T0 + 1000, RLD_REFUSED, "2 errors reading outfall.conf; the "
+			"running configuration stays");
+	commit_now(&sk);
+	assert_int_equal(outbox_unacked(ob, 0), 0);
+	reload_rows(rows, sizeof(rows));
+	snprintf(want, sizeof(want), "%llu %lld applied 1 permit P-1: cod instant max 500 -> "
+		 "400 mg/L\n%llu %lld refused 2 2 errors reading outfall.conf; the running "
+		 "configuration stays\n", (unsigned long long)s1, T0, (unsigned long long)s2,
+		 T0 + 1000);
+	assert_string_equal(rows, want);
+	sk.ops->free(sk.impl);
+	/* a store from before the table: opened again, it has it */
+	snprintf(path, sizeof(path), "%s/%s", hdir, HISTORY_FILE);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE reload", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	sk = mksink(ob, 0);
+	s3 = put_reload(ob, T0 + 2000, RLD_APPLIED, "no setting changed");
+	commit_now(&sk);
+	reload_rows(rows, sizeof(rows));
+	snprintf(want, sizeof(want), "%llu %lld applied 1 no setting changed\n",
+		 (unsigned long long)s3, T0 + 2000);
+	assert_string_equal(rows, want);
 	sk.ops->free(sk.impl);
 	outbox_close(ob);
 }
@@ -646,6 +723,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_table_widens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_set_aside, setup, teardown),

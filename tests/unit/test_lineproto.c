@@ -340,6 +340,33 @@ static void test_new_records_malformed(void **state)
 	assert_string_equal(data, "");
 }
 
+/* A reload event: one line, the summary escaped as a string field, an
+ * outcome out of range refused. */
+static void test_reload_line(void **state)
+{
+	struct record r = { .seq = 7, .ts_ms = 1764403217123, .type = REC_RELOAD };
+	char data[BIG];
+	struct lp_buf b = { data, 0, sizeof(data) };
+
+	(void)state;
+	r.u.reload.outcome = RLD_APPLIED;
+	r.u.reload.changes = 2;
+	snprintf(r.u.reload.summary, sizeof(r.u.reload.summary),
+		 "permit P-1: cod instant max 500 -> 400 mg/L; sensor \"probe1\": interval 10 -> 5 s");
+	expect_record("gw 1", &r, 1, "outfall_reload,gateway=gw\\ 1,outcome=applied changes=2i,"
+		      "summary=\"permit P-1: cod instant max 500 -> 400 mg/L; sensor \\\"probe1\\\": "
+		      "interval 10 -> 5 s\",seq=7i 1764403217123\n");
+	r.u.reload.outcome = RLD_REFUSED;
+	r.u.reload.changes = 1;
+	snprintf(r.u.reload.summary, sizeof(r.u.reload.summary), "1 error reading outfall.conf");
+	expect_record("gw", &r, 1, "outfall_reload,gateway=gw,outcome=refused changes=1i,"
+		      "summary=\"1 error reading outfall.conf\",seq=7i 1764403217123\n");
+	r.u.reload.outcome = RLD_COUNT;
+	data[0] = '\0';
+	assert_int_equal(lp_append_record(&b, "gw", &r), -EINVAL);
+	assert_int_equal(b.len, 0);
+}
+
 struct esc_case {
 	const char *in;
 	const char *measurement; /* expected escaped forms */
@@ -864,6 +891,7 @@ int main(void)
 		cmocka_unit_test(test_aggregate_lines),
 		cmocka_unit_test(test_aggregate_nan_and_periods),
 		cmocka_unit_test(test_new_records_malformed),
+		cmocka_unit_test(test_reload_line),
 		cmocka_unit_test(test_escaping_positions),
 		cmocka_unit_test(test_builder_types),
 		cmocka_unit_test(test_builder_errors),

@@ -1,6 +1,6 @@
 /*
  * test_outbox_codec.c - the outbox record encoding: exact round trips of
- * polls, alerts, self-metrics and aggregates (NaN payloads, -0.0, every
+ * polls, alerts, self-metrics, aggregates and reload events (NaN payloads, -0.0, every
  * quality and parameter, UTF-8 and full-length strings, extreme counters),
  * rejection of truncated, overlong and garbage input with the output left
  * untouched, and the encoded sizes, worst cases included. What version 2
@@ -275,7 +275,7 @@ static void test_encode_rejects(void **state)
 	r.u.poll.values[0].param = P_COD;
 	r.type = 7;
 	assert_int_equal(outbox_codec_encode(&r, buf, sizeof(buf)), -EINVAL);
-	r.type = REC_MAINT + 1;
+	r.type = REC_RELOAD + 1;
 	assert_int_equal(outbox_codec_encode(&r, buf, sizeof(buf)), -EINVAL);
 	r.type = REC_POLL;
 	for (size_t cap = 0; cap < 12; cap++)
@@ -512,6 +512,65 @@ static void test_decode_garbage(void **state)
 	assert_true(mutated_accepted > mutated / 10);
 }
 
+/* Reload events: both outcomes, an empty and a full UTF-8 summary, the
+ * largest count; a truncated one, an outcome or count out of range and a
+ * reload in a version 1 record are refused. */
+static void test_reload_round_trips(void **state)
+{
+	char full[REC_SUMMARY];
+	struct record r = reload_rec(RLD_APPLIED, 1, "permit 浙丽排字第2023-0042号: cod instant "
+				     "max 500 -> 400 mg/L");
+
+	(void)state;
+	round_trip(&r);
+	r = reload_rec(RLD_REFUSED, 2, "2 errors reading outfall.conf; the running "
+		       "configuration stays");
+	r.flags = REC_F_CLOCK_UNSYNCED;
+	round_trip(&r);
+	r = reload_rec(RLD_APPLIED, 0, "");
+	round_trip(&r);
+	memset(full, 'x', sizeof(full)); /* filled, no NUL: stored whole */
+	r = reload_rec(RLD_APPLIED, UINT16_MAX, "");
+	memcpy(r.u.reload.summary, full, sizeof(full));
+	assert_true(round_trip(&r) <= OUTBOX_CODEC_MAX);
+}
+
+static void test_reload_rejects(void **state)
+{
+	/* reload, ts 0, outcome, changes, summary "" */
+	static const uint8_t ok[] = { 0x25, 0, RLD_REFUSED, 2, 0 };
+	static const uint8_t bad_outcome[] = { 0x25, 0, RLD_COUNT, 2, 0 };
+	static const uint8_t big_changes[] = { 0x25, 0, RLD_APPLIED, 0x80, 0x80, 0x04, 0 };
+	static const uint8_t long_summary[] = { 0x25, 0, RLD_APPLIED, 0, 0x81, 0x02 };
+	static const uint8_t version1[] = { 0x15, 0, RLD_APPLIED, 0, 0 };
+	static const uint8_t type6[] = { 0x26, 0, RLD_APPLIED, 0, 0 };
+	struct record r = reload_rec(RLD_REFUSED, 3, "3 errors reading outfall.conf");
+	uint8_t buf[OUTBOX_CODEC_MAX + 1];
+	struct record out;
+	int n = outbox_codec_encode(&r, buf, OUTBOX_CODEC_MAX);
+
+	(void)state;
+	assert_true(n > 0);
+	for (int len = 0; len < n; len++)
+		assert_rejected(buf, (size_t)len);
+	buf[n] = 0;
+	assert_rejected(buf, (size_t)n + 1);
+	assert_int_equal(outbox_codec_decode(ok, sizeof(ok), &out), 0);
+	assert_int_equal(out.type, REC_RELOAD);
+	assert_int_equal(out.u.reload.outcome, RLD_REFUSED);
+	assert_int_equal(out.u.reload.changes, 2);
+	assert_rejected(bad_outcome, sizeof(bad_outcome));
+	assert_rejected(big_changes, sizeof(big_changes));
+	assert_rejected(long_summary, sizeof(long_summary));
+	assert_rejected(version1, sizeof(version1));
+	assert_rejected(type6, sizeof(type6));
+	r.u.reload.outcome = RLD_COUNT;
+	assert_int_equal(outbox_codec_encode(&r, buf, sizeof(buf)), -EINVAL);
+	r.u.reload.outcome = RLD_APPLIED;
+	for (size_t cap = 0; cap < 8; cap++)
+		assert_int_equal(outbox_codec_encode(&r, buf, cap), -ENOSPC);
+}
+
 static void test_sizes(void **state)
 {
 	/* a typical poll: 5 channels of a probe, decimals from the instrument */
@@ -563,6 +622,8 @@ int main(void)
 		cmocka_unit_test(test_decode_rejects_new_records),
 		cmocka_unit_test(test_decode_rejects_reserved_bits),
 		cmocka_unit_test(test_decode_garbage),
+		cmocka_unit_test(test_reload_round_trips),
+		cmocka_unit_test(test_reload_rejects),
 		cmocka_unit_test(test_sizes),
 	};
 	return cmocka_run_group_tests_name("outbox_codec", tests, NULL, NULL);

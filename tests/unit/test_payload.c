@@ -1,5 +1,5 @@
 /* test_payload.c - MQTT JSON payloads (telemetry, alert, aggregate,
- * metrics, status) parsed back with cJSON, escaping, null for meaningless
+ * metrics, reload, status) parsed back with cJSON, escaping, null for meaningless
  * values, ENOSPC at every short capacity, topics. The alert evidence of
  * DESIGN §5 is in test_payload_alert.c. */
 #include "payload_fixture.h"
@@ -465,7 +465,7 @@ static void test_new_records_reject_bad(void **state)
 	assert_int_equal(payload_aggregate(buf, sizeof(buf), &a), -EINVAL);
 	m.u.metrics.n_sinks = REC_MAX_SINKS + 1;
 	assert_int_equal(payload_metrics(buf, sizeof(buf), &m), -EINVAL);
-	p.type = REC_MAINT + 1;
+	p.type = REC_RELOAD + 1;
 	assert_int_equal(payload_record(buf, sizeof(buf), "gw", &p), -EINVAL);
 	/* payload_record picks the encoder of each type */
 	p = poll_rec();
@@ -657,6 +657,54 @@ static void test_topics_new_records(void **state)
 	assert_int_equal(payload_topic_active(buf, sizeof(buf), "", longest), 15 + REC_NAME);
 }
 
+static struct record reload_rec(int outcome, int changes, const char *summary)
+{
+	struct record r = { .seq = 4242, .ts_ms = T0, .type = REC_RELOAD };
+
+	r.u.reload.outcome = (uint8_t)outcome;
+	r.u.reload.changes = (uint16_t)changes;
+	set(r.u.reload.summary, sizeof(r.u.reload.summary), summary);
+	return r;
+}
+
+/* A reload event: the exact payload, escaping, a summary without its NUL,
+ * an outcome out of range, the topic (no outlet level). */
+static void test_reload(void **state)
+{
+	struct record r = reload_rec(RLD_APPLIED, 1, "permit P-1: cod instant max 500 -> "
+				     "400 mg/L");
+	char buf[PAYLOAD_MAX], topic[PAYLOAD_TOPIC_MAX];
+	cJSON *doc;
+	int n;
+
+	(void)state;
+	n = payload_record(buf, sizeof(buf), "gw", &r);
+	assert_string_equal(buf, "{\"ts\":\"2025-11-29T08:00:17.123Z\",\"seq\":4242,"
+				 "\"outcome\":\"applied\",\"changes\":1,\"summary\":"
+				 "\"permit P-1: cod instant max 500 -> 400 mg/L\"}");
+	assert_int_equal(n, (int)strlen(buf));
+	r = reload_rec(RLD_REFUSED, 2, "2 errors reading \"out\\fall\".conf\n");
+	doc = parse(buf, payload_reload(buf, sizeof(buf), &r));
+	assert_string_equal(str(doc, "outcome"), "refused");
+	assert_int_equal(cJSON_GetObjectItem(doc, "changes")->valuedouble, 2);
+	assert_string_equal(str(doc, "summary"), "2 errors reading \"out\\fall\".conf\n");
+	cJSON_Delete(doc);
+	memset(r.u.reload.summary, 'x', sizeof(r.u.reload.summary));
+	doc = parse(buf, payload_reload(buf, sizeof(buf), &r));
+	assert_int_equal(strlen(str(doc, "summary")), REC_SUMMARY);
+	cJSON_Delete(doc);
+	r.u.reload.outcome = RLD_COUNT;
+	assert_int_equal(payload_reload(buf, sizeof(buf), &r), -EINVAL);
+	r.u.reload.outcome = RLD_APPLIED;
+	for (size_t cap = 0; cap < 40; cap++)
+		assert_int_equal(payload_reload(buf, cap, &r), -ENOSPC);
+	assert_int_equal(payload_topic(topic, sizeof(topic), "outfall/gw", &r),
+			 (int)strlen("outfall/gw/reload"));
+	assert_string_equal(topic, "outfall/gw/reload");
+	r.type = REC_MAINT;
+	assert_int_equal(payload_reload(buf, sizeof(buf), &r), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +726,7 @@ int main(void)
 		cmocka_unit_test(test_worst_case_fits),
 		cmocka_unit_test(test_topics),
 		cmocka_unit_test(test_topics_new_records),
+		cmocka_unit_test(test_reload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

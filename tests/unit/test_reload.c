@@ -296,6 +296,42 @@ static void test_secret_paths_only(void **state)
 	unlink(pw);
 }
 
+/* The reload event's summary: lines joined by "; ", and when they do not
+ * fit, cut on a UTF-8 boundary with "…" (never a dangling separator). */
+static void test_summary_joined_and_cut(void **state)
+{
+	struct rec_reload r = { 0 };
+	char line[RELOAD_LINE_MAX];
+	size_t n;
+
+	(void)state;
+	assert_true(rec_reload_append(&r, "sensor probe1: interval 10 -> 5 s"));
+	assert_true(rec_reload_append(&r, "permit P-1: cod instant max 500 -> 400 mg/L"));
+	assert_string_equal(r.summary, "sensor probe1: interval 10 -> 5 s; permit P-1: cod "
+				       "instant max 500 -> 400 mg/L");
+	/* 3-byte characters from a place that puts one across the cut */
+	memset(&r, 0, sizeof(r));
+	assert_true(rec_reload_append(&r, "a"));
+	line[0] = '\0';
+	for (int i = 0; i < 100; i++)
+		strcat(line, "排");
+	assert_false(rec_reload_append(&r, line));
+	n = strlen(r.summary);
+	assert_true(n < REC_SUMMARY);
+	assert_string_equal(r.summary + n - strlen("…"), "…");
+	assert_memory_equal(r.summary, "a; 排排", strlen("a; 排排"));
+	assert_int_equal((n - strlen("a; ") - strlen("…")) % 3, 0); /* whole characters */
+	/* a line that ends exactly where the room does: no "; " left dangling */
+	memset(&r, 0, sizeof(r));
+	memset(line, 'x', REC_SUMMARY - 4);
+	line[REC_SUMMARY - 4] = '\0';
+	assert_true(rec_reload_append(&r, line)); /* 252 bytes fit whole */
+	assert_false(rec_reload_append(&r, "more"));
+	assert_int_equal(strlen(r.summary), REC_SUMMARY - 4 + strlen("…"));
+	assert_memory_equal(r.summary, line, REC_SUMMARY - 4);
+	assert_string_equal(r.summary + REC_SUMMARY - 4, "…");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gateway_id_and_data_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_permit_dates_and_volume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_paths_only, setup, teardown),
+		cmocka_unit_test(test_summary_joined_and_cut),
 	};
 	return cmocka_run_group_tests_name("reload", tests, NULL, NULL);
 }

@@ -212,6 +212,37 @@ static void test_rtd_acked_on_9014(void **state)
 	assert_int_equal(outbox_unacked(e->ob, 0), 1); /* the second reading waits */
 }
 
+/* Events with no HJ 212 message (a reload, a maintenance event) are acked
+ * in order without sending anything, and the readings behind them go. */
+static void test_events_skipped(void **state)
+{
+	struct env *e = *state;
+	struct record ev = { .ts_ms = 1796000005000, .type = REC_RELOAD };
+	struct hj212_msg m;
+	char keep[HJ212_FRAME_MAX * 2];
+	int64_t t0 = 1796000010000;
+
+	connected(e);
+	ev.u.reload.outcome = RLD_APPLIED;
+	ev.u.reload.changes = 1;
+	snprintf(ev.u.reload.summary, sizeof(ev.u.reload.summary), "sensor probe1: interval "
+		 "10 -> 5 s");
+	assert_int_equal(outbox_append(e->ob, &ev, clock_mono_ms(), NULL), 0);
+	ev = (struct record){ .ts_ms = 1796000006000, .type = REC_MAINT };
+	snprintf(ev.u.maint.sensor, sizeof(ev.u.maint.sensor), "probe1");
+	assert_int_equal(outbox_append(e->ob, &ev, clock_mono_ms(), NULL), 0);
+	outbox_flush(e->ob, clock_mono_ms());
+	run(e, 200);
+	assert_int_equal(e->in_len, 0);
+	assert_int_equal(outbox_unacked(e->ob, 0), 0);
+	append_poll(e, t0, 231.5);
+	append_poll(e, t0 + 30000, 232.0);
+	outbox_flush(e->ob, clock_mono_ms());
+	run(e, 200);
+	assert_int_equal(take(e, &m, keep, sizeof(keep)), 0);
+	assert_int_equal(m.cn, 2011);
+}
+
 /* No 9014 after retries: the connection is dropped and made again, and
  * the reading goes out again from the cursor. */
 static void test_retries_then_reconnect(void **state)
@@ -366,6 +397,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rtd_acked_on_9014, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retries_then_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_table, setup, teardown),
 	};

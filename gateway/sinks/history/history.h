@@ -10,9 +10,10 @@
  * its transaction has committed (synchronous=FULL in WAL mode), so a power
  * cut loses nothing the outbox does not still hold: the rows are written
  * again at the next start (rows are keyed by the record's seq; a repeat is
- * ignored). Retention: raw readings `raw_days`, aggregates, alerts and
- * maintenance `aggregate_days`, and the file within `max_mb` (raw readings
- * go first, then aggregates, alerts and maintenance last); what is dropped is
+ * ignored). Retention: raw readings `raw_days`, aggregates, alerts,
+ * maintenance and reload events `aggregate_days`, and the file within
+ * `max_mb` (raw readings go first, then aggregates, alerts, and
+ * maintenance and reload events last); what is dropped is
  * counted, logged and kept in the `meta` table. A store that SQLite says is
  * corrupt (or not a database) is renamed aside with a log line and a fresh
  * one started.
@@ -23,7 +24,7 @@
  * The schema (schema version 2). Names, not numbers, so that `sqlite3`
  * users can read it: outlet, sensor, parameter (param_name()), quality
  * (quality_name()), period ("minute", "hour", "day"), state, kind, basis,
- * reason, cause, event, mode, ended_by are TEXT as their *_name() gives
+ * reason, cause, event, mode, ended_by, outcome are TEXT as their *_name() gives
  * them (NULL where there is none); times are INTEGER wall ms UTC; values
  * REAL (NULL for none):
  *   meta(key TEXT PRIMARY KEY, value TEXT)
@@ -48,6 +49,12 @@
  *       gets back every field of struct rec_alert
  *   maintenance(seq INTEGER PRIMARY KEY, ts_ms, outlet, sensor, event, mode,
  *               since_ms, planned_end_ms, until_ms, ended_by, note TEXT)
+ *   reload(seq INTEGER PRIMARY KEY, ts_ms, outcome TEXT, changes INTEGER,
+ *          summary TEXT)
+ *       one row per SIGHUP: outcome "applied" or "refused", changes the
+ *       settings changed (the errors when refused), summary what changed
+ *       or why it was refused. Added to schema 2 without a new version: a
+ *       store made before it gets the table when it is next opened.
  */
 #ifndef OUTFALL_HISTORY_H
 #define OUTFALL_HISTORY_H

@@ -30,7 +30,7 @@
 /* The open store. Statements are prepared once, at open. */
 enum hist_stmt {
 	HS_BEGIN, HS_COMMIT, HS_ROLLBACK,
-	HS_AGGREGATE, HS_ALERT, HS_MAINT,
+	HS_AGGREGATE, HS_ALERT, HS_MAINT, HS_RELOAD,
 	HS_META_GET, HS_META_PUT,
 	HS_COUNT
 };

@@ -6,22 +6,22 @@
  * passes), so the loop is never held for long.
  *
  * Age: polls (rows of raw readings, layout.c) older than raw_days,
- * aggregates, alerts and maintenance events older than aggregate_days (by
- * their ts_ms against the wall clock). Polls are deleted through their
+ * aggregates, alerts, maintenance and reload events older than
+ * aggregate_days (by their ts_ms against the wall clock). Polls are deleted through their
  * (layout, ts_ms) index, layout by layout, and aggregates through their
  * (outlet, period, ts_ms) index, outlet by outlet, so a pass costs index
- * lookups, not a scan; alerts and maintenance events are few and scanned.
- * Rows removed by age are counted in meta expired_raw (readings),
- * expired_aggregate, expired_alert, expired_maintenance.
+ * lookups, not a scan; alert, maintenance and reload events are few and
+ * scanned. Rows removed by age are counted in meta expired_raw (readings),
+ * expired_aggregate, expired_alert, expired_maintenance, expired_reload.
  *
  * Size: when the pages in use pass max_mb, the oldest rows by seq are
  * deleted in chunks until they are under 90 % of it: raw polls first,
- * then aggregates, then alerts, maintenance events last. These are counted
- * in meta dropped_raw, dropped_aggregate, dropped_alert, dropped_maintenance
- * and logged as a warning: data lost before its retention time. Freed pages
- * stay in the file for new rows (no vacuum: rewriting the file would cost
- * the SD card more than the space is worth), so the file reaches about
- * max_mb and stays there.
+ * then aggregates, then alerts, maintenance and reload events last. These
+ * are counted in meta dropped_raw, dropped_aggregate, dropped_alert,
+ * dropped_maintenance, dropped_reload and logged as a warning: data lost
+ * before its retention time. Freed pages stay in the file for new rows (no
+ * vacuum: rewriting the file would cost the SD card more than the space is
+ * worth), so the file reaches about max_mb and stays there.
  */
 #include "internal.h"
 
@@ -182,30 +182,47 @@ static void count(struct pass *p, const char *key, int64_t n)
 	}
 }
 
+/* The event tables, kept aggregate_days and shed last, in this order. */
+static const char *const events[] = { "alert", "maintenance", "reload" };
+#define N_EVENTS (sizeof(events) / sizeof(events[0]))
+#define N_KINDS (2 + N_EVENTS) /* readings, aggregates, then the events */
+
+/* Counts kind i's rows under prefix + its name (expired_raw, ...). */
+static void count_kinds(struct pass *p, const char *prefix, const int64_t *n)
+{
+	static const char *const kind[N_KINDS] = { "raw", "aggregate", "alert", "maintenance",
+						   "reload" };
+	char key[48];
+
+	for (size_t i = 0; i < N_KINDS; i++) {
+		snprintf(key, sizeof(key), "%s_%s", prefix, kind[i]);
+		count(p, key, n[i]);
+	}
+}
+
 static void expire(struct pass *p, int64_t now_wall_ms)
 {
 	const char *periods[AGG_COUNT];
 	int64_t raw = now_wall_ms - p->h->cfg.raw_days * DAY_MS;
 	int64_t agg = now_wall_ms - p->h->cfg.aggregate_days * DAY_MS;
-	int64_t n[4];
+	int64_t n[N_KINDS];
+	char sql[160];
 
 	for (int i = 0; i < AGG_COUNT; i++)
 		periods[i] = agg_period_name(i);
 	n[0] = expire_polls(p, raw);
 	n[1] = expire_indexed(p, "aggregate", "period", periods, AGG_COUNT, agg);
-	n[2] = delete_chunks(p, "DELETE FROM alert WHERE seq IN (SELECT seq FROM alert WHERE "
-			     "ts_ms < ?3 LIMIT ?4)", NULL, NULL, agg, false);
-	n[3] = delete_chunks(p, "DELETE FROM maintenance WHERE seq IN (SELECT seq FROM "
-			     "maintenance WHERE ts_ms < ?3 LIMIT ?4)", NULL, NULL,
-			     agg, false);
-	count(p, "expired_raw", n[0]);
-	count(p, "expired_aggregate", n[1]);
-	count(p, "expired_alert", n[2]);
-	count(p, "expired_maintenance", n[3]);
-	if (n[0] + n[1] + n[2] + n[3] > 0)
+	for (size_t i = 0; i < N_EVENTS; i++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE seq IN (SELECT seq FROM %s "
+			 "WHERE ts_ms < ?3 LIMIT ?4)", events[i], events[i]);
+		n[2 + i] = delete_chunks(p, sql, NULL, NULL, agg, false);
+	}
+	count_kinds(p, "expired", n);
+	if (n[0] + n[1] + n[2] + n[3] + n[4] > 0)
 		log_info("history: past their retention: %" PRId64 " readings, %" PRId64
 			 " aggregates, %" PRId64 " alert events, %" PRId64
-			 " maintenance events removed", n[0], n[1], n[2], n[3]);
+			 " maintenance events, %" PRId64 " reload events removed",
+			 n[0], n[1], n[2], n[3], n[4]);
 }
 
 /* The oldest rows of one table by seq (polls: by time, a chunk of the
@@ -234,34 +251,34 @@ static int64_t shed(struct pass *p, const char *sql, int64_t target, bool polls)
 	return total;
 }
 
+/* The oldest ?4 rows of an event table by seq. */
+static const char *shed_sql(char *sql, size_t cap, const char *table)
+{
+	snprintf(sql, cap, "DELETE FROM %s WHERE seq IN (SELECT seq FROM %s ORDER BY seq "
+		 "LIMIT ?4)", table, table);
+	return sql;
+}
+
 static void cap(struct pass *p)
 {
-	static const char *const sql[4] = {
-		oldest_polls,
-		"DELETE FROM aggregate WHERE (seq, idx) IN (SELECT seq, idx FROM aggregate "
-		"ORDER BY seq, idx LIMIT ?4)",
-		"DELETE FROM alert WHERE seq IN (SELECT seq FROM alert "
-		"ORDER BY seq LIMIT ?4)",
-		"DELETE FROM maintenance WHERE seq IN (SELECT seq FROM maintenance "
-		"ORDER BY seq LIMIT ?4)",
-	};
-	static const char *const key[4] = { "dropped_raw", "dropped_aggregate", "dropped_alert",
-					     "dropped_maintenance" };
 	int64_t used = hstore_used_bytes(&p->h->st), target = p->h->max_bytes / 10 * 9;
-	int64_t n[4] = { 0 };
+	int64_t n[N_KINDS] = { 0 };
+	char sql[160];
 
 	if (used < 0 || used <= p->h->max_bytes)
 		return;
-	for (int i = 0; i < 4; i++) {
-		n[i] = shed(p, sql[i], target, i == 0);
-		count(p, key[i], n[i]);
-	}
-	if (n[0] + n[1] + n[2] + n[3] > 0)
+	n[0] = shed(p, oldest_polls, target, true);
+	n[1] = shed(p, "DELETE FROM aggregate WHERE (seq, idx) IN (SELECT seq, idx FROM "
+		    "aggregate ORDER BY seq, idx LIMIT ?4)", target, false);
+	for (size_t i = 0; i < N_EVENTS; i++)
+		n[2 + i] = shed(p, shed_sql(sql, sizeof(sql), events[i]), target, false);
+	count_kinds(p, "dropped", n);
+	if (n[0] + n[1] + n[2] + n[3] + n[4] > 0)
 		log_warn("history: %s uses %" PRId64 " KiB, over max_mb %" PRId64 " MiB: the "
 			 "oldest %" PRId64 " readings, %" PRId64 " aggregates, %" PRId64 " alert "
-			 "events and %" PRId64 " maintenance events dropped (meta dropped_*); "
-			 "raise max_mb or lower raw_days", p->h->st.path, used >> 10,
-			 p->h->max_bytes >> 20, n[0], n[1], n[2], n[3]);
+			 "events, %" PRId64 " maintenance and %" PRId64 " reload events dropped "
+			 "(meta dropped_*); raise max_mb or lower raw_days", p->h->st.path,
+			 used >> 10, p->h->max_bytes >> 20, n[0], n[1], n[2], n[3], n[4]);
 }
 
 int hist_retain(struct hist *h)

@@ -59,6 +59,8 @@ static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS maintenance(seq INTEGER PRIMARY KEY, ts_ms INTEGER,"
 	" outlet TEXT, sensor TEXT, event TEXT, mode TEXT, since_ms INTEGER,"
 	" planned_end_ms INTEGER, until_ms INTEGER, ended_by TEXT, note TEXT);"
+	"CREATE TABLE IF NOT EXISTS reload(seq INTEGER PRIMARY KEY, ts_ms INTEGER,"
+	" outcome TEXT, changes INTEGER, summary TEXT);"
 	"INSERT OR IGNORE INTO meta VALUES('schema', '" HIST_SCHEMA "');";
 
 static const char *const stmt_sql[HS_COUNT] = {
@@ -74,6 +76,8 @@ static const char *const stmt_sql[HS_COUNT] = {
 	[HS_MAINT] = "INSERT OR IGNORE INTO maintenance(seq, ts_ms, outlet, sensor, event,"
 		" mode, since_ms, planned_end_ms, until_ms, ended_by, note)"
 		" VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	[HS_RELOAD] = "INSERT OR IGNORE INTO reload(seq, ts_ms, outcome, changes, summary)"
+		" VALUES(?,?,?,?,?)",
 	[HS_META_GET] = "SELECT value FROM meta WHERE key = ?",
 	[HS_META_PUT] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
 		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -382,6 +386,19 @@ static int insert_maint(struct hstore *s, const struct record *r)
 	return step(q);
 }
 
+static int insert_reload(struct hstore *s, const struct record *r)
+{
+	sqlite3_stmt *q = s->st[HS_RELOAD];
+	const struct rec_reload *l = &r->u.reload;
+
+	sqlite3_bind_int64(q, 1, (int64_t)r->seq);
+	sqlite3_bind_int64(q, 2, r->ts_ms);
+	sqlite3_bind_text(q, 3, reload_outcome_name(l->outcome), -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 4, l->changes);
+	BIND_FIELD(q, 5, l->summary);
+	return step(q);
+}
+
 int hstore_insert(struct hstore *s, const struct record *r)
 {
 	switch (r->type) {
@@ -393,6 +410,8 @@ int hstore_insert(struct hstore *s, const struct record *r)
 		return insert_alert(s, r);
 	case REC_MAINT:
 		return insert_maint(s, r);
+	case REC_RELOAD:
+		return insert_reload(s, r);
 	default:
 		return SQLITE_DONE; /* metrics: the gateway's health is not history */
 	}

@@ -29,9 +29,9 @@
  * carries it was answered (a 2011 acks the readings it holds, so a reading
  * is acked only once a 2011 carrying it was). ack = false (Flag=4): a
  * record counts as delivered once written to the socket - TCP-level only;
- * what a dying connection held is lost. Alert and maintenance records are
- * not HJ 212 messages (HJ 212-2017 has no alarm command): they are acked
- * as read; the readings carry maintenance as flag M or C.
+ * what a dying connection held is lost. Alert, maintenance and reload
+ * records are not HJ 212 messages (HJ 212-2017 has no alarm command): they
+ * are acked as read; the readings carry maintenance as flag M or C.
  *
  * Requests from the platform (uplink_req.c): PW and MN checked, then 9011
  * (QnRtn), the answer, 9012 (ExeRtn): 1011 time, 1012 set time (refused:
