@@ -5,6 +5,10 @@
  * history, the CSV and its digest, and the HTML written through a temp
  * file and rename.
  *
+ * The history commits every commit_s: when its daemon is running, it is
+ * first asked to write what waits (history-commit on the control socket),
+ * so that the report of an alert raised a minute ago has that minute.
+ *
  * A span with no readings still gives a report that says so (exit 0):
  * "nothing was measured that day" is itself evidence. An unknown alert id,
  * outlet or a missing history is an error (66 or 64), said on stderr.
@@ -21,6 +25,7 @@
 #include "ctl.h"
 #include "report.h"
 #include "base/clock.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "sinks/history/history.h"
 
@@ -394,12 +399,40 @@ static int span(const struct config *cfg, const struct report_opts *o, struct hi
 	return 0;
 }
 
+/* A running outfalld commits what its history has not yet written; with
+ * none running the file is complete as it is. Said on stderr when asking
+ * failed: the report then lacks at most the last commit_s. */
+static void ask_commit(const struct config *cfg)
+{
+	struct control_req rq = { .cmd = CONTROL_HISTORY_COMMIT, .mode = -1 };
+	char sock[CTL_PATH_MAX], req[CONTROL_MSG_MAX + 1], reply[CONTROL_MSG_MAX + 1];
+	const char *msg = "";
+	int n = control_format(&rq, req, sizeof(req)), rc, code;
+	bool ok = false;
+
+	rc = snprintf(sock, sizeof(sock), "%s/%s", cfg->data_dir, CONTROL_SOCKET);
+	if (n < 0 || rc < 0 || (size_t)rc >= sizeof(sock))
+		return;
+	rc = control_call(sock, req, (size_t)n, reply, sizeof(reply), CONTROL_TIMEOUT_MS);
+	if (rc == -ENOENT || rc == -ECONNREFUSED)
+		return; /* not running: nothing waits in it */
+	if (rc == 0 && control_parse_reply(reply, &ok, &code, &msg) < 0)
+		msg = "an answer that is not outfalld's";
+	if (rc == 0 && ok)
+		return;
+	fprintf(stderr, "outfallctl report: note: outfalld did not bring its history up to date "
+		"(%s); the report may lack the last %d s\n", rc < 0 ? strerror(-rc) : msg,
+		cfg->history.commit_s);
+}
+
 static int build(const struct config *cfg, const struct report_opts *o, struct report *r)
 {
 	char dir[CTL_PATH_MAX], err[256];
 	struct history *h = NULL;
 	int oi = -1, rc;
 
+	if (!o->history)
+		ask_commit(cfg); /* --history names a copy, not the daemon's */
 	if (o->history)
 		snprintf(dir, sizeof(dir), "%s", o->history);
 	else if (cfg->history.dir)

@@ -20,6 +20,8 @@
 #include "base/clock.h"
 
 #define CONTROL_BURST 16 /* requests taken per loop pass: the rest wait */
+#define HISTORY_COMMIT_BUDGET_MS 1000 /* the loop held for a history backlog: the
+					* client waits CONTROL_TIMEOUT_MS */
 
 void daemon_control_open(struct daemon *d)
 {
@@ -205,6 +207,47 @@ static void run_close(const struct request *q, const struct control_req *rq)
 	       d->cfg->alerting.maintenance_max_h);
 }
 
+/* The history sink's index, or -1 when the config keeps no history. */
+static int history_sink(const struct daemon *d)
+{
+	for (int i = 0; i < d->n_sinks; i++)
+		if (strcmp(d->sink_names[i], "history") == 0)
+			return i;
+	return -1;
+}
+
+/* history-commit: telemetry waiting for its fdatasync is synced, then the
+ * history writes what it has not (a pass of at most 1024 records is tens
+ * of ms; the loop waits at most HISTORY_COMMIT_BUDGET_MS for a backlog). */
+static void run_history_commit(struct request *q)
+{
+	struct daemon *d = q->d;
+	int i = history_sink(d);
+	struct sink_stats before, after;
+	struct sink_health health;
+	int rc;
+
+	if (i < 0) {
+		answer(q, false, CONTROL_E_STATE, "this gateway keeps no local history (no history "
+		       "section in its config)");
+		return;
+	}
+	rc = outbox_flush(d->ob, clock_mono_ms());
+	d->sinks[i].ops->get_stats(d->sinks[i].impl, &before);
+	d->sinks[i].ops->flush(d->sinks[i].impl, HISTORY_COMMIT_BUDGET_MS);
+	d->sinks[i].ops->get_stats(d->sinks[i].impl, &after);
+	d->sinks[i].ops->get_health(d->sinks[i].impl, &health);
+	log_info("control: %s asked for a history commit: %llu records written",
+		 q->who, (unsigned long long)(after.sent - before.sent));
+	if (rc < 0 || (health.next_retry_ms && health.last_error[0])) {
+		answer(q, false, CONTROL_E_INTERNAL, "the history could not be brought up to date: "
+		       "%s", rc < 0 ? strerror(-rc) : health.last_error);
+		return;
+	}
+	answer(q, true, 0, "history committed: %llu records written now",
+	       (unsigned long long)(after.sent - before.sent));
+}
+
 static void run(struct daemon *d, const struct control_peer *peer, const char *buf, size_t n)
 {
 	struct request q = { .d = d, .peer = peer };
@@ -225,6 +268,8 @@ static void run(struct daemon *d, const struct control_peer *peer, const char *b
 		run_maint(&q, &rq);
 	else if (rq.cmd == CONTROL_ALERT_CLOSE)
 		run_close(&q, &rq);
+	else if (rq.cmd == CONTROL_HISTORY_COMMIT)
+		run_history_commit(&q);
 	else
 		answer(&q, true, 0, "outfalld %s, gateway %s", OUTFALL_VERSION, d->cfg->id);
 }

@@ -20,7 +20,7 @@ enum field { F_CMD, F_SENSOR, F_MODE, F_FOR, F_REASON, F_ID, F_COUNT };
 static const char *const field_names[F_COUNT] = { "cmd", "sensor", "mode", "for_s", "reason",
 						  "id" };
 static const char *const cmd_names[CONTROL_CMD_COUNT] = { "ping", "maintenance",
-							   "alert-close" };
+							   "alert-close", "history-commit" };
 static const char *const mode_names[CONTROL_MODE_COUNT] = { "off", "maintenance",
 							     "calibration" };
 static const char *const code_names[CONTROL_CODE_COUNT] = { "usage", "range", "unknown",
@@ -31,12 +31,14 @@ static const unsigned need[CONTROL_CMD_COUNT] = {
 	[CONTROL_PING] = 1u << F_CMD,
 	[CONTROL_MAINT] = 1u << F_CMD | 1u << F_SENSOR | 1u << F_MODE,
 	[CONTROL_ALERT_CLOSE] = 1u << F_CMD | 1u << F_ID | 1u << F_REASON,
+	[CONTROL_HISTORY_COMMIT] = 1u << F_CMD,
 };
 static const unsigned allow[CONTROL_CMD_COUNT] = {
 	[CONTROL_PING] = 1u << F_CMD,
 	[CONTROL_MAINT] = 1u << F_CMD | 1u << F_SENSOR | 1u << F_MODE | 1u << F_FOR |
 			  1u << F_REASON,
 	[CONTROL_ALERT_CLOSE] = 1u << F_CMD | 1u << F_ID | 1u << F_REASON,
+	[CONTROL_HISTORY_COMMIT] = 1u << F_CMD,
 };
 
 const char *control_mode_name(int mode)

@@ -18,13 +18,16 @@
  *
  * Messages are UTF-8 text. A request is the line "outfall-control 1",
  * then one "key value" line per field, each key at most once:
- *   cmd     ping | maintenance | alert-close             (required)
+ *   cmd     ping | maintenance | alert-close | history-commit  (required)
  *   sensor  NAME                  maintenance
  *   mode    maintenance | calibration | off                maintenance
  *   for_s   1..2592000 (s); absent: alerting.maintenance_max_h
  *   reason  TEXT                  optional for maintenance, required for
  *                                 alert-close; at most REC_NOTE - 1 bytes
  *   id      ALERT-ID              alert-close
+ * history-commit has no field: the daemon syncs the outbox and commits what
+ * its local history has not yet written, so that a report made now has
+ * every record up to now (outfallctl report asks it first).
  * No value holds a control character. A reply is "ok" or "error CODE" on
  * its first line, then a message for a person. CODE is one of
  * control_code_name().
@@ -51,7 +54,8 @@
 #define CONTROL_FOR_MAX_S 2592000   /* 30 days: longer is not a duration */
 #define CONTROL_TIMEOUT_MS 3000     /* how long outfallctl waits for a reply */
 
-enum control_cmd { CONTROL_PING, CONTROL_MAINT, CONTROL_ALERT_CLOSE, CONTROL_CMD_COUNT };
+enum control_cmd { CONTROL_PING, CONTROL_MAINT, CONTROL_ALERT_CLOSE, CONTROL_HISTORY_COMMIT,
+		   CONTROL_CMD_COUNT };
 enum control_mode { CONTROL_OFF, CONTROL_MAINTENANCE, CONTROL_CALIBRATION, CONTROL_MODE_COUNT };
 
 /* What went wrong, for the client's exit code. */

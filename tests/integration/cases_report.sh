@@ -56,3 +56,29 @@ case_report_day() {
 	python3 "$HERE/check_report.py" day "$WORK" "$WORK/day.html" "$WORK/day.dom" \
 		"$WORK/day.png" "$day"
 }
+
+# case_report_live: the report of an alert raised seconds ago, while
+# outfalld runs with commit_s = 300 and its history has committed nothing
+# yet: outfallctl report first asks the daemon to commit (history-commit
+# on the control socket), so the report holds the alert and its readings.
+case_report_live() {
+	local id pid
+	fresh_run || return 1
+	start_sim "$WORK/tty" --scenario exceed --param cod --value 650 --after 5 --for 8 \
+		--csv "$WORK/sim.csv" || return 1
+	write_config "$WORK/cfg" "$WORK/tty"
+	printf 'history: { dir = "%s/history"; commit_s = 300; };\n' "$WORK" \
+		>> "$WORK/cfg/outfall.conf"
+	"$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" > "$WORK/daemon.log" 2>&1 &
+	pid=$!
+	remember $pid
+	wait_for 40 grep -q "alert cleared: limit_exceeded cod" "$WORK/daemon.log" ||
+		{ echo "no cod alert raised and cleared"; return 1; }
+	sleep 2
+	id=$(python3 "$HERE/check_report.py" alert-id "$WORK") || return 1
+	report_render alert --alert "$id" --lang en || return 1
+	python3 "$HERE/check_report.py" alert "$WORK" "$WORK/alert.html" "$WORK/alert.dom" \
+		"$WORK/alert.png" "$id" || return 1
+	kill -TERM "$pid"
+	wait "$pid"
+}

@@ -256,7 +256,7 @@ for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appe
 	case_ctl_status_daemon case_rolling case_storm case_reload_rolling case_retry_cap \
 	case_word_order case_exceed_silent \
 	case_maint_exceed case_alert_close case_clock_rtc case_clock_ntp case_grafana \
-	case_report_alert case_report_day case_history \
+	case_report_alert case_report_day case_report_live case_history \
 	case_hj212_values case_hj212_outage case_hj212_decode case_hj212_listen \
 	case_data_dir_file case_outbox_gap_no_parameter case_ascii_decimal_comma case_disk_full \
 	case_reload_bad_files case_sim_many}; do

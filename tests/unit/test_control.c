@@ -58,6 +58,8 @@ static void test_parse_good(void **state)
 			       "reason false: probe fouled\n", &rq, err), 0);
 	assert_int_equal(rq.cmd, CONTROL_ALERT_CLOSE);
 	assert_string_equal(rq.id, "gw/WS-001/cod/instant/1764403217000");
+	assert_int_equal(parse(HDR "cmd history-commit\n", &rq, err), 0);
+	assert_int_equal(rq.cmd, CONTROL_HISTORY_COMMIT);
 }
 
 struct bad {
@@ -104,6 +106,7 @@ static void test_parse_bad(void **state)
 		{ HDR "cmd alert-close\nid x\n", "alert-close: reason is missing" },
 		{ HDR "cmd alert-close\nreason r\n", "alert-close: id is missing" },
 		{ HDR "cmd alert-close\nid x\nreason r\nmode off\n", "mode does not belong" },
+		{ HDR "cmd history-commit\nsensor p\n", "history-commit: sensor does not belong" },
 	};
 	struct control_req rq;
 	char err[160];
@@ -166,6 +169,11 @@ static void test_format_round_trip(void **state)
 	assert_int_equal(control_parse(buf, (size_t)n, &back, err, sizeof(err)), 0);
 	assert_int_equal(back.cmd, CONTROL_ALERT_CLOSE);
 	assert_string_equal(back.id, "a/b/c");
+	n = control_format(&(struct control_req){ .cmd = CONTROL_HISTORY_COMMIT, .mode = -1 }, buf,
+			   sizeof(buf));
+	assert_string_equal(buf, HDR "cmd history-commit\n");
+	assert_int_equal(control_parse(buf, (size_t)n, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.cmd, CONTROL_HISTORY_COMMIT);
 	/* what cannot be sent */
 	strcpy(rq.reason, "two\nlines");
 	assert_int_equal(control_format(&rq, buf, sizeof(buf)), -EINVAL);
