@@ -44,6 +44,8 @@ struct bus_state {
 	int64_t reopen_wait_ms; /* grows while the device stays missing */
 	struct complaint open_c;
 	size_t n_sensors;       /* on this bus; none: no thread */
+	int spread_s;           /* its sensors' shortest interval */
+	size_t placed;          /* sensors spread so far (acquire_new) */
 	pthread_t thread;
 	bool running;           /* thread started, not joined yet (main's) */
 };
@@ -106,6 +108,27 @@ static int init_sync(struct acquire *a)
 	return 0;
 }
 
+/*
+ * The first polls of a bus's sensors, spread evenly over its shortest
+ * interval in config order: sensor k of n is first due k/n of it after
+ * now. Were they all due at once, the last would start n - 1 polls late
+ * on every round (16 at 9600 baud: 0.6 s); spread, a poll waits at most
+ * for the one before it while the bus is less than fully busy.
+ */
+static void spread(struct acquire *a, int64_t now_ms)
+{
+	const struct config *cfg = a->cfg;
+
+	for (size_t s = 0; s < cfg->n_sensors; s++) {
+		struct bus_state *b = &a->buses[cfg->sensors[s].bus];
+		int64_t offset_ms = (int64_t)b->spread_s * 1000 * (int64_t)b->placed++ /
+				    (int64_t)b->n_sensors;
+
+		schedule_init(&a->sensors[s].sched, (int64_t)cfg->sensors[s].interval_s * 1000,
+			      (int64_t)cfg->sensors[s].retry_max_s * 1000, now_ms + offset_ms);
+	}
+}
+
 struct acquire *acquire_new(const struct config *cfg, int64_t now_ms)
 {
 	struct acquire *a = calloc(1, sizeof(*a));
@@ -130,11 +153,14 @@ struct acquire *acquire_new(const struct config *cfg, int64_t now_ms)
 		a->buses[b].reopen_wait_ms = REOPEN_FIRST_MS;
 	}
 	for (size_t s = 0; s < cfg->n_sensors; s++) {
-		schedule_init(&a->sensors[s].sched, (int64_t)cfg->sensors[s].interval_s * 1000,
-			      (int64_t)cfg->sensors[s].retry_max_s * 1000, now_ms);
-		if (a->buses[cfg->sensors[s].bus].n_sensors++ == 0)
+		struct bus_state *b = &a->buses[cfg->sensors[s].bus];
+
+		if (b->n_sensors++ == 0)
 			active++;
+		if (b->n_sensors == 1 || cfg->sensors[s].interval_s < b->spread_s)
+			b->spread_s = cfg->sensors[s].interval_s;
 	}
+	spread(a, now_ms);
 	a->start_ms = now_ms;
 	if (pollq_new(QUEUE_PER_BUS * (active ? active : 1), sizeof(struct handoff), &a->q) < 0) {
 		acquire_free(a);

@@ -2,7 +2,7 @@
  * (a link seam) whose poll sleeps as long as the bus's timeout_ms says:
  * two slow buses are polled side by side, not one after the other; one
  * bus's polls come out in the order they were made, each with its
- * counters; a stalled loop holds the threads back without losing a poll;
+ * counters; a bus's first polls are spread over the interval; a stalled loop holds the threads back without losing a poll;
  * a stop hands over the poll under way; a reload moves an open port; a
  * missing device gives "no response" records. Timing is asserted on
  * overlap and order with wide margins, never on absolute speed. */
@@ -140,8 +140,8 @@ struct fixture {
 	char names[MAX_BUSES + MAX_SENSORS][16];
 };
 
-/* per_bus sensors on each of n_buses buses, polls taking delay_ms. Sensor
- * slave numbers count from 1 across all buses. */
+/* per_bus sensors on each of n_buses buses, every 1 s, polls taking
+ * delay_ms. Sensor slave numbers count from 1 across all buses. */
 static void fixture_make(struct fixture *f, size_t n_buses, size_t per_bus, int delay_ms)
 {
 	memset(f, 0, sizeof(*f));
@@ -157,7 +157,7 @@ static void fixture_make(struct fixture *f, size_t n_buses, size_t per_bus, int 
 
 			snprintf(name, sizeof(f->names[0]), "s%zu", s + 1);
 			f->sensors[s] = (struct cfg_sensor){ .name = name, .bus = (int)b,
-							     .slave = (int)s + 1, .interval_s = 60,
+							     .slave = (int)s + 1, .interval_s = 1,
 							     .retry_max_s = 60, .outlet = -1,
 							     .channels = &f->ch, .n_channels = 1 };
 		}
@@ -268,8 +268,34 @@ static void test_one_bus_in_order_with_counters(void **state)
 	acquire_free(a);
 }
 
+/* The first polls of a bus's four sensors are spread over the interval:
+ * sensor k not before k/4 s after the start, in config order. */
+static void test_first_polls_spread(void **state)
+{
+	static struct fixture f;
+	static struct got g;
+	struct acquire *a;
+	int64_t t0 = clock_mono_ms();
+
+	(void)state;
+	fake_reset();
+	fixture_make(&f, 1, 4, 1);
+	g = (struct got){ 0 };
+	a = acquire_new(&f.cfg, t0);
+	assert_non_null(a);
+	g.a = a;
+	loop_until(a, &g, 4, 5000);
+	assert_int_equal(g.n, 4);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(g.sensor[k], k);
+		assert_true(seen[k].start_ms >= t0 + 250 * k);
+	}
+	acquire_free(a);
+}
+
 /* A loop that does not drain: the bus thread fills the queue (8 a bus)
- * and waits; once the loop drains, every poll comes, none twice. */
+ * and waits; once the loop drains, every poll comes, none twice (the
+ * overdue ones first: earliest deadline first). */
 static void test_stalled_loop_holds_threads_back(void **state)
 {
 	static struct fixture f;
@@ -285,7 +311,7 @@ static void test_stalled_loop_holds_threads_back(void **state)
 	assert_non_null(a);
 	g.a = a;
 	acquire_run(a, clock_mono_ms(), on_poll, &g); /* starts the thread */
-	sleep_ms(400);
+	sleep_ms(1500); /* every sensor is due by now */
 	/* 8 queued and one in hand, waiting for room */
 	assert_int_equal(fake_count(&n_seen), 8 + g.n + 1);
 	loop_until(a, &g, 24, 5000);
@@ -390,6 +416,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_buses_side_by_side),
 		cmocka_unit_test(test_one_bus_in_order_with_counters),
+		cmocka_unit_test(test_first_polls_spread),
 		cmocka_unit_test(test_stalled_loop_holds_threads_back),
 		cmocka_unit_test(test_stop_hands_over_the_poll_under_way),
 		cmocka_unit_test(test_carry_moves_the_port),
