@@ -251,10 +251,11 @@ static int64_t bus_due(const struct acquire *a, const struct bus_state *b, size_
 	int64_t next = INT64_MAX;
 
 	for (size_t s = 0; s < a->cfg->n_sensors; s++) {
-		int64_t t = a->sensors[s].sched.next_ms;
+		int64_t t;
 
 		if (&a->buses[a->cfg->sensors[s].bus] != b)
-			continue;
+			continue; /* not even a look: another thread's */
+		t = a->sensors[s].sched.next_ms;
 		if (!b->port && b->reopen_ms > t)
 			t = b->reopen_ms;
 		if (t < next) {
