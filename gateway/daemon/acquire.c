@@ -522,7 +522,7 @@ void acquire_stop(struct acquire *a, acquire_emit_fn emit, void *ctx)
 	a->stop = false;
 	pthread_mutex_unlock(&a->lock);
 	a->all_running = false;
-	a->start_ms = INT64_MIN; /* acquire_run starts them again at once */
+	a->start_ms = 0; /* acquire_run starts them again at once */
 	if (dropped)
 		log_warn("bus threads stopped: %llu polls not handed over", (unsigned long long)dropped);
 }

@@ -201,9 +201,9 @@ static void loop_until(struct acquire *a, struct got *g, int want, int limit_ms)
 
 	while (g->n < want && clock_mono_ms() < end) {
 		struct pollfd p = { .fd = acquire_fd(a), .events = POLLIN };
-		int64_t next = acquire_next_ms(a) - clock_mono_ms();
+		int64_t now = clock_mono_ms(), next = acquire_next_ms(a);
 
-		poll(&p, 1, next < 0 ? 0 : next > 100 ? 100 : (int)next);
+		poll(&p, 1, next <= now ? 0 : next - now > 100 ? 100 : (int)(next - now));
 		acquire_run(a, clock_mono_ms(), on_poll, g);
 	}
 }
