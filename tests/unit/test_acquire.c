@@ -208,6 +208,21 @@ static void loop_until(struct acquire *a, struct got *g, int want, int limit_ms)
 	}
 }
 
+/* A fresh fake driver and fixture, and an acquire over it (not run yet). */
+static struct acquire *setup(struct fixture *f, struct got *g, size_t n_buses, size_t per_bus,
+			     int delay_ms)
+{
+	struct acquire *a;
+
+	fake_reset();
+	fixture_make(f, n_buses, per_bus, delay_ms);
+	*g = (struct got){ 0 };
+	a = acquire_new(&f->cfg, clock_mono_ms());
+	assert_non_null(a);
+	g->a = a;
+	return a;
+}
+
 /* ---- the cases ----------------------------------------------------------- */
 
 /* Two buses whose polls take 300 ms each: the polls overlap in time, and
@@ -219,12 +234,7 @@ static void test_two_buses_side_by_side(void **state)
 	struct acquire *a;
 
 	(void)state;
-	fake_reset();
-	fixture_make(&f, 2, 1, 300);
-	g = (struct got){ 0 };
-	a = acquire_new(&f.cfg, clock_mono_ms());
-	assert_non_null(a);
-	g.a = a;
+	a = setup(&f, &g, 2, 1, 300);
 	assert_int_equal(acquire_next_ms(a) <= clock_mono_ms(), 1); /* start me */
 	loop_until(a, &g, 2, 5000);
 	assert_int_equal(g.n, 2);
@@ -248,12 +258,7 @@ static void test_one_bus_in_order_with_counters(void **state)
 	struct acquire_stats t;
 
 	(void)state;
-	fake_reset();
-	fixture_make(&f, 1, 5, 5);
-	g = (struct got){ 0 };
-	a = acquire_new(&f.cfg, clock_mono_ms());
-	assert_non_null(a);
-	g.a = a;
+	a = setup(&f, &g, 1, 5, 5);
 	loop_until(a, &g, 5, 5000);
 	assert_int_equal(g.n, 5);
 	for (int i = 0; i < 5; i++) {
@@ -278,12 +283,7 @@ static void test_first_polls_spread(void **state)
 	int64_t t0 = clock_mono_ms();
 
 	(void)state;
-	fake_reset();
-	fixture_make(&f, 1, 4, 1);
-	g = (struct got){ 0 };
-	a = acquire_new(&f.cfg, t0);
-	assert_non_null(a);
-	g.a = a;
+	a = setup(&f, &g, 1, 4, 1);
 	loop_until(a, &g, 4, 5000);
 	assert_int_equal(g.n, 4);
 	for (int k = 0; k < 4; k++) {
@@ -304,12 +304,7 @@ static void test_stalled_loop_holds_threads_back(void **state)
 	bool once[24] = { false };
 
 	(void)state;
-	fake_reset();
-	fixture_make(&f, 1, 24, 1);
-	g = (struct got){ 0 };
-	a = acquire_new(&f.cfg, clock_mono_ms());
-	assert_non_null(a);
-	g.a = a;
+	a = setup(&f, &g, 1, 24, 1);
 	acquire_run(a, clock_mono_ms(), on_poll, &g); /* starts the thread */
 	sleep_ms(1500); /* every sensor is due by now */
 	/* 8 queued and one in hand, waiting for room */
@@ -332,12 +327,7 @@ static void test_stop_hands_over_the_poll_under_way(void **state)
 	struct acquire *a;
 
 	(void)state;
-	fake_reset();
-	fixture_make(&f, 1, 2, 300);
-	g = (struct got){ 0 };
-	a = acquire_new(&f.cfg, clock_mono_ms());
-	assert_non_null(a);
-	g.a = a;
+	a = setup(&f, &g, 1, 2, 300);
 	acquire_run(a, clock_mono_ms(), on_poll, &g);
 	sleep_ms(100); /* the first poll is under way */
 	acquire_stop(a, on_poll, &g);
@@ -394,13 +384,8 @@ static void test_missing_device_reports_no_response(void **state)
 	struct acquire_stats t;
 
 	(void)state;
-	fake_reset();
-	open_rc = -ENOENT;
-	fixture_make(&f, 2, 1, 1);
-	g = (struct got){ 0 };
-	a = acquire_new(&f.cfg, clock_mono_ms());
-	assert_non_null(a);
-	g.a = a;
+	a = setup(&f, &g, 2, 1, 1);
+	open_rc = -ENOENT; /* the opens to come fail */
 	loop_until(a, &g, 2, 5000);
 	assert_int_equal(g.n, 2);
 	assert_int_equal(g.quality[0], Q_NO_RESPONSE);
