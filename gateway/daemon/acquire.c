@@ -424,8 +424,11 @@ static void *bus_main(void *arg)
 	struct bus_state *b = arg;
 	struct acquire *a = b->a;
 	struct handoff h;
+	char name[16]; /* the kernel keeps 15 characters */
 	size_t s = 0;
 
+	snprintf(name, sizeof(name), "bus %s", b->cfg->name); /* top -H, ps -L */
+	pthread_setname_np(pthread_self(), name);
 	pthread_mutex_lock(&a->lock);
 	while (!a->stop) {
 		int64_t due = bus_due(a, b, &s);
