@@ -23,6 +23,7 @@
 #define DAEMON_TICK_MS 1000       /* compliance tick: periods, timers */
 #define DAEMON_SAVE_RETRY_MS 60000 /* a failed alert-state save is retried */
 #define DAEMON_STATUS_MS 10000    /* status.json for outfallctl status */
+#define DAEMON_STATUS_FIRST_MS 1000 /* ... and soon after a sensor's first poll */
 #define DAEMON_KEPT_ALERTS 64     /* alerts held in memory while the disk is full */
 #define DAEMON_STATUS_ALERTS 256  /* open alerts listed in status.json */
 
