@@ -28,9 +28,10 @@ PKG_CFLAGS = $(call lazy,PKG_CFLAGS,$(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS = $(call lazy,PKG_LIBS,$(PKG_CONFIG) --libs $(PKGS))
 CMOCKA_LIBS = $(call lazy,CMOCKA_LIBS,$(PKG_CONFIG) --libs cmocka)
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -DOUTFALL_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
-	$(SANFLAGS) -iquote gateway -iquote . $(PKG_CFLAGS)
+	$(SANFLAGS) -pthread -iquote gateway -iquote . $(PKG_CFLAGS)
 LDLIBS = $(PKG_LIBS) $(PAHO_LIBS) -lm
-ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+# the bus threads (gateway/daemon/acquire.c)
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 # Every subsystem folder under gateway/ (gateway/README.md is the map) goes
 # into one library; the two programs' mains and outfallctl stay out of it.
@@ -48,6 +49,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Link seams: a test may wrap system calls, e.g. WRAP_test_queue := write
 WRAP_test_outbox_faults := write fdatasync fsync renameat openat ftruncate malloc calloc realloc free
 WRAP_test_sink_mqtt := MQTTAsync_sendMessage
+WRAP_test_acquire := driver_for
 wrapflags = $(foreach f,$(WRAP_$(1)),-Wl,--wrap=$(f))
 
 .PHONY: all deps check unit unit-asan unit-valgrind integration demo bench clean install include-graph

@@ -8,9 +8,10 @@
 #  2. Poll timing with the line's real transfer time (outfall-sim
 #     --wire-time, 9600 baud: about 38 ms per poll): how late each poll
 #     starts after its due time, against the bus timeout (200 ms). Due
-#     times are the schedule's: every sensor first due at start (the first
-#     poll on record), then every interval; a poll's start is when the
-#     simulator read its request (its CSV).
+#     times are the schedule's: a bus's sensors first due spread over the
+#     interval in config order (sensor k of n at start + k/n s, start being
+#     the first poll on record), then every interval; a poll's start is
+#     when the simulator read its request (its CSV).
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -133,11 +134,16 @@ for c in "16 1 16" "64 4 16"; do
 	set -- $c
 	run_case "wire-$1" "$2" "$3" --wire-time
 	stop_daemon
-	python3 - "$1 sensors on $2 bus(es)" "$T0" "$T1" "$TIMEOUT_MS" "$WORK/wire-$1"/served-*.csv <<'PY'
+	python3 - "$1 sensors on $2 bus(es)" "$T0" "$T1" "$TIMEOUT_MS" "$3" \
+		"$WORK/wire-$1"/served-*.csv <<'PY'
 import csv, statistics, sys
 label, t0, t1, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+per_bus = int(sys.argv[5])
 polls, last = {}, {}  # (bus, slave) -> start of each poll; its last request
-for bus, path in enumerate(sys.argv[5:]):
+def offset(slave):  # config order on a bus: probe 1, flow 101, probe 2, ...
+    k = 2 * (slave - 1) if slave < 100 else 2 * (slave - 101) + 1
+    return 1000 * k // per_bus
+for bus, path in enumerate(sys.argv[6:]):
     with open(path) as f:
         for row in csv.DictReader(f):
             key, ms = (bus, row["slave"]), int(row["wall_ms"])
@@ -146,14 +152,15 @@ for bus, path in enumerate(sys.argv[5:]):
             if key not in last or ms - last[key] > 500:
                 polls.setdefault(key, []).append(ms)
             last[key] = ms
-start = min(t[0] for t in polls.values())  # every sensor is first due at start
+start = min(t[0] for t in polls.values())  # the first sensor of a bus is due at start
 late, done, due = [], 0, 0
-for t in polls.values():
+for (bus, slave), t in polls.items():
+    first = start + offset(int(slave))
     for k, ms in enumerate(t):
         if t0 <= ms < t1:
-            late.append(ms - (start + k * 1000))
+            late.append(ms - (first + k * 1000))
             done += 1
-    due += -(-(t1 - start) // 1000) - -(-(t0 - start) // 1000)  # k with t0 <= due < t1
+    due += -(-(t1 - first) // 1000) - -(-(t0 - first) // 1000)  # k with t0 <= due < t1
 late.sort()
 over = sum(1 for x in late if x > timeout)
 print(f"{label}: {done} polls started in the window, {due} due; start after due time: "

@@ -12,7 +12,9 @@
 #include "clock.h"
 
 static int log_level = LOG_INFO; /* process-wide, set once by main */
-static int log_journal = -1;     /* stderr is the journal; -1: not decided yet */
+/* stderr is the journal; -1: not decided yet. Atomic: the bus threads log
+ * too, and the first line may come from any of them. */
+static _Atomic int log_journal = -1;
 
 void log_set_level(int level)
 {
@@ -112,14 +114,15 @@ int log_format_line(char *buf, size_t cap, int level, bool journal, int64_t wall
 static void log_vmsg(int level, const char *fmt, va_list ap)
 {
 	char msg[1024], line[1100];
-	int n;
+	int n, journal;
 
 	if (level > log_level)
 		return;
-	if (log_journal < 0)
-		log_journal = log_is_journal(getenv("JOURNAL_STREAM"), STDERR_FILENO);
+	journal = log_journal;
+	if (journal < 0) /* two threads may both decide: the same answer */
+		log_journal = journal = log_is_journal(getenv("JOURNAL_STREAM"), STDERR_FILENO);
 	vsnprintf(msg, sizeof(msg), fmt, ap); /* truncation is acceptable here */
-	n = log_format_line(line, sizeof(line) - 1, level, log_journal == 1, clock_wall_ms(), msg);
+	n = log_format_line(line, sizeof(line) - 1, level, journal == 1, clock_wall_ms(), msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line) - 1)

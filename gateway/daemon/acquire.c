@@ -1,42 +1,80 @@
 /*
- * acquire.c - bus ownership, reopen of vanished devices, and the per-sensor
- * poll schedule (see acquire.h).
+ * acquire.c - bus ownership, reopen of vanished devices, the per-sensor
+ * poll schedule, and the bus threads (see acquire.h).
+ *
+ * Who owns what. While its thread runs, a bus's port and reopen state and
+ * its sensors' schedules, complaints and counters (stats) belong to that
+ * thread alone; the thread hands each poll to the main loop through the
+ * queue, with a copy of the sensor's counters. The main thread owns the
+ * counters as of the last record it emitted (shown), and everything while
+ * the threads are stopped: acquire_carry and acquire_free touch nothing
+ * else. Shared between the threads are only a->stop (under a->lock) and
+ * the queue.
  */
 #include "acquire.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "pollq.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/schedule.h"
 
 #define REOPEN_FIRST_MS 1000
 #define REOPEN_MAX_MS 30000
+#define START_RETRY_MS 1000      /* a bus thread that could not start */
+#define QUEUE_PER_BUS 8          /* polls waiting for the main loop, per bus */
+#define STACK_BYTES (256u << 10) /* a bus thread's stack: a record, a
+				  * log line and libmodbus need a few KiB */
+
+struct acquire;
 
 struct bus_state {
+	struct acquire *a;
 	const struct cfg_bus *cfg;
 	const struct driver_ops *ops;
 	struct port *port;      /* NULL while closed */
 	int64_t reopen_ms;      /* monotonic time of the next open attempt */
 	int64_t reopen_wait_ms; /* grows while the device stays missing */
 	struct complaint open_c;
+	size_t n_sensors;       /* on this bus; none: no thread */
+	int spread_s;           /* its sensors' shortest interval */
+	size_t placed;          /* sensors spread so far (acquire_new) */
+	pthread_t thread;
+	bool running;           /* thread started, not joined yet (main's) */
 };
 
 struct sensor_state {
 	struct schedule sched;
-	struct acquire_stats stats;
+	struct acquire_stats stats; /* the bus thread's */
+	struct acquire_stats shown; /* as of the last record emitted (main's) */
 	struct complaint c;
-	bool due;           /* to be polled in the current pass */
+};
+
+/* One poll on its way to the main loop. */
+struct handoff {
+	int sensor;
+	struct acquire_stats stats; /* the sensor's counters after this poll */
+	struct record r;
 };
 
 struct acquire {
 	const struct config *cfg;
-	struct bus_state *buses;     /* cfg->n_buses */
+	struct bus_state *buses;      /* cfg->n_buses */
 	struct sensor_state *sensors; /* cfg->n_sensors */
+	struct pollq *q;              /* bus threads -> main loop */
+	pthread_mutex_t lock;         /* guards stop */
+	pthread_cond_t wake;          /* stop was set; CLOCK_MONOTONIC waits */
+	bool stop;
+	bool all_running;             /* every bus with sensors has its thread */
+	int64_t start_ms;             /* next start of the missing threads */
+	struct complaint start_c;
 };
 
 /* A bus's driver is its sensors' (config_load allows one per bus); a bus
@@ -49,29 +87,91 @@ static const struct driver_ops *bus_driver(const struct config *cfg, size_t b)
 	return driver_for(DRIVER_MODBUS);
 }
 
+static int init_sync(struct acquire *a)
+{
+	pthread_condattr_t ca;
+	int rc = pthread_condattr_init(&ca);
+
+	if (rc)
+		return -rc;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&a->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc)
+		return -rc;
+	rc = pthread_mutex_init(&a->lock, NULL);
+	if (rc) {
+		pthread_cond_destroy(&a->wake);
+		return -rc;
+	}
+	return 0;
+}
+
+/*
+ * The first polls of a bus's sensors, spread evenly over its shortest
+ * interval in config order: sensor k of n is first due k/n of it after
+ * now. Were they all due at once, the last would start n - 1 polls late
+ * on every round (16 at 9600 baud: 0.6 s); spread, a poll waits at most
+ * for the one before it while the bus is less than fully busy.
+ */
+static void spread(struct acquire *a, int64_t now_ms)
+{
+	const struct config *cfg = a->cfg;
+
+	for (size_t s = 0; s < cfg->n_sensors; s++) {
+		struct bus_state *b = &a->buses[cfg->sensors[s].bus];
+		int64_t offset_ms = (int64_t)b->spread_s * 1000 * (int64_t)b->placed++ /
+				    (int64_t)b->n_sensors;
+
+		schedule_init(&a->sensors[s].sched, (int64_t)cfg->sensors[s].interval_s * 1000,
+			      (int64_t)cfg->sensors[s].retry_max_s * 1000, now_ms + offset_ms);
+	}
+}
+
 struct acquire *acquire_new(const struct config *cfg, int64_t now_ms)
 {
 	struct acquire *a = calloc(1, sizeof(*a));
+	size_t active = 0;
 
 	if (!a)
 		return NULL;
 	a->cfg = cfg;
 	a->buses = calloc(cfg->n_buses ? cfg->n_buses : 1, sizeof(*a->buses));
 	a->sensors = calloc(cfg->n_sensors ? cfg->n_sensors : 1, sizeof(*a->sensors));
-	if (!a->buses || !a->sensors) {
-		acquire_free(a);
+	if (!a->buses || !a->sensors || init_sync(a) < 0) {
+		free(a->buses);
+		free(a->sensors);
+		free(a);
 		return NULL;
 	}
 	for (size_t b = 0; b < cfg->n_buses; b++) {
+		a->buses[b].a = a;
 		a->buses[b].cfg = &cfg->buses[b];
 		a->buses[b].ops = bus_driver(cfg, b);
 		a->buses[b].reopen_ms = now_ms;
 		a->buses[b].reopen_wait_ms = REOPEN_FIRST_MS;
 	}
-	for (size_t s = 0; s < cfg->n_sensors; s++)
-		schedule_init(&a->sensors[s].sched, (int64_t)cfg->sensors[s].interval_s * 1000,
-			      (int64_t)cfg->sensors[s].retry_max_s * 1000, now_ms);
+	for (size_t s = 0; s < cfg->n_sensors; s++) {
+		struct bus_state *b = &a->buses[cfg->sensors[s].bus];
+
+		if (b->n_sensors++ == 0)
+			active++;
+		if (b->n_sensors == 1 || cfg->sensors[s].interval_s < b->spread_s)
+			b->spread_s = cfg->sensors[s].interval_s;
+	}
+	spread(a, now_ms);
+	a->start_ms = now_ms;
+	if (pollq_new(QUEUE_PER_BUS * (active ? active : 1), sizeof(struct handoff), &a->q) < 0) {
+		acquire_free(a);
+		return NULL;
+	}
 	return a;
+}
+
+int acquire_fd(const struct acquire *a)
+{
+	return pollq_fd(a->q);
 }
 
 /* The same device with the same line settings and driver: its open port
@@ -96,8 +196,18 @@ static void carry_bus(struct bus_state *to, struct bus_state *from)
 	from->port = NULL;
 }
 
+static bool any_running(const struct acquire *a)
+{
+	for (size_t b = 0; b < a->cfg->n_buses; b++)
+		if (a->buses[b].running)
+			return true;
+	return false;
+}
+
 void acquire_carry(struct acquire *a, struct acquire *old, int64_t now_ms)
 {
+	if (any_running(old)) /* the caller forgot acquire_stop: say what it costs */
+		acquire_stop(old, NULL, NULL);
 	for (size_t b = 0; b < a->cfg->n_buses; b++)
 		for (size_t k = 0; k < old->cfg->n_buses; k++)
 			if (same_bus(&a->buses[b], &old->buses[k])) {
@@ -112,6 +222,7 @@ void acquire_carry(struct acquire *a, struct acquire *old, int64_t now_ms)
 			continue;
 		schedule_carry(&to->sched, &old->sensors[k].sched, now_ms);
 		to->stats = old->sensors[k].stats;
+		to->shown = old->sensors[k].stats;
 		to->c = old->sensors[k].c;
 	}
 }
@@ -120,29 +231,44 @@ void acquire_free(struct acquire *a)
 {
 	if (!a)
 		return;
-	if (a->buses)
-		for (size_t b = 0; b < a->cfg->n_buses; b++)
-			if (a->buses[b].port)
-				a->buses[b].ops->close(a->buses[b].port);
+	if (a->q && any_running(a))
+		acquire_stop(a, NULL, NULL);
+	for (size_t b = 0; b < a->cfg->n_buses; b++)
+		if (a->buses[b].port)
+			a->buses[b].ops->close(a->buses[b].port);
+	pollq_free(a->q);
+	pthread_cond_destroy(&a->wake);
+	pthread_mutex_destroy(&a->lock);
 	free(a->buses);
 	free(a->sensors);
 	free(a);
 }
 
-int64_t acquire_next_ms(const struct acquire *a)
+/* The earliest poll of bus b that is due, as s; a closed bus's sensors wait
+ * for its reopen time. */
+static int64_t bus_due(const struct acquire *a, const struct bus_state *b, size_t *s_out)
 {
 	int64_t next = INT64_MAX;
 
 	for (size_t s = 0; s < a->cfg->n_sensors; s++) {
-		const struct bus_state *b = &a->buses[a->cfg->sensors[s].bus];
-		int64_t t = a->sensors[s].sched.next_ms;
+		int64_t t;
 
+		if (&a->buses[a->cfg->sensors[s].bus] != b)
+			continue; /* not even a look: another thread's */
+		t = a->sensors[s].sched.next_ms;
 		if (!b->port && b->reopen_ms > t)
 			t = b->reopen_ms;
-		if (t < next)
+		if (t < next) {
 			next = t;
+			*s_out = s;
+		}
 	}
 	return next;
+}
+
+int64_t acquire_next_ms(const struct acquire *a)
+{
+	return a->all_running ? INT64_MAX : a->start_ms;
 }
 
 /* Opens a closed bus when its reopen time has come; true if open. */
@@ -245,23 +371,24 @@ static void fill_header(const struct acquire *a, size_t s, struct record *r)
 			 a->cfg->outlets[cs->outlet].id);
 }
 
-static void poll_sensor(struct acquire *a, size_t s, acquire_emit_fn emit, void *ctx)
+/* On the bus's thread: one poll of sensor s, into h. */
+static void poll_sensor(struct acquire *a, size_t s, struct handoff *h)
 {
 	const struct cfg_sensor *cs = &a->cfg->sensors[s];
 	struct sensor_state *st = &a->sensors[s];
 	struct bus_state *b = &a->buses[cs->bus];
-	struct record r;
+	struct record *r = &h->r;
 	int rc = -ENODEV;
 
-	fill_header(a, s, &r);
+	fill_header(a, s, r);
 	if (bus_ready(b, clock_mono_ms())) {
-		rc = b->ops->poll(b->port, cs, st->sched.failures > 0, &r.u.poll, &st->stats.drv);
+		rc = b->ops->poll(b->port, cs, st->sched.failures > 0, &r->u.poll, &st->stats.drv);
 	} else {
 		for (size_t i = 0; i < cs->n_channels && i < REC_MAX_VALUES; i++)
-			r.u.poll.values[r.u.poll.n++] = (struct rec_value){
+			r->u.poll.values[r->u.poll.n++] = (struct rec_value){
 				.param = (uint8_t)cs->channels[i].param, .quality = Q_NO_RESPONSE };
 	}
-	r.ts_ms = clock_wall_ms();
+	r->ts_ms = clock_wall_ms();
 	if (rc != 0 && rc != -ETIMEDOUT && rc != -EBADMSG && rc != -EPROTO && rc != -EDOM &&
 	    b->port) {
 		log_err("bus %s: %s failed: %s; closing it and reopening", b->cfg->name,
@@ -271,41 +398,148 @@ static void poll_sensor(struct acquire *a, size_t s, acquire_emit_fn emit, void 
 		b->reopen_ms = clock_mono_ms();
 	}
 	note_result(a, s, rc, clock_mono_ms());
-	emit(ctx, (int)s, &r);
+	h->sensor = (int)s;
+	h->stats = st->stats;
+}
+
+/* a->lock held: sleeps until due_ms (monotonic) or a stop. */
+static void wait_until(struct acquire *a, int64_t due_ms)
+{
+	struct timespec ts = { .tv_sec = due_ms / 1000, .tv_nsec = due_ms % 1000 * 1000000 };
+
+	if (due_ms == INT64_MAX)
+		pthread_cond_wait(&a->wake, &a->lock);
+	else
+		pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+}
+
+/*
+ * A bus's thread: its sensors one at a time, earliest deadline first. A
+ * deadline clamped to "now" by a late poll is later than those of the
+ * sensors that were already waiting, so no sensor starves. The push waits
+ * while the queue is full: the main loop sets the pace, nothing is lost.
+ */
+static void *bus_main(void *arg)
+{
+	struct bus_state *b = arg;
+	struct acquire *a = b->a;
+	struct handoff h;
+	char name[16]; /* the kernel keeps 15 characters */
+	size_t s = 0;
+
+	snprintf(name, sizeof(name), "bus %s", b->cfg->name); /* top -H, ps -L */
+	pthread_setname_np(pthread_self(), name);
+	pthread_mutex_lock(&a->lock);
+	while (!a->stop) {
+		int64_t due = bus_due(a, b, &s);
+
+		if (due > clock_mono_ms()) {
+			wait_until(a, due);
+			continue;
+		}
+		pthread_mutex_unlock(&a->lock);
+		poll_sensor(a, s, &h);
+		pollq_push(a->q, &h);
+		pthread_mutex_lock(&a->lock);
+	}
+	pthread_mutex_unlock(&a->lock);
+	pollq_done(a->q);
+	return NULL;
+}
+
+/* Starts the threads of the buses that have none; those that fail are
+ * tried again after START_RETRY_MS. */
+static void start_missing(struct acquire *a, int64_t now_ms)
+{
+	pthread_attr_t attr;
+	int rc = pthread_attr_init(&attr);
+
+	a->start_ms = now_ms + START_RETRY_MS;
+	if (rc) {
+		complain(&a->start_c, now_ms, LOG_ERR, "bus threads: cannot start: %s; retrying",
+			 strerror(rc));
+		return;
+	}
+	pthread_attr_setstacksize(&attr, STACK_BYTES);
+	a->all_running = true;
+	for (size_t i = 0; i < a->cfg->n_buses; i++) {
+		struct bus_state *b = &a->buses[i];
+
+		if (b->running || b->n_sensors == 0)
+			continue;
+		pollq_open(a->q, 1);
+		rc = pthread_create(&b->thread, &attr, bus_main, b);
+		if (rc) {
+			pollq_done(a->q);
+			a->all_running = false;
+			complain(&a->start_c, now_ms, LOG_ERR, "bus %s: cannot start its thread: %s; "
+				 "retrying", b->cfg->name, strerror(rc));
+			continue;
+		}
+		b->running = true;
+	}
+	pthread_attr_destroy(&attr);
+	if (a->all_running && a->start_c.active)
+		complain_recovered(&a->start_c, "bus threads: all running");
+}
+
+static void deliver(struct acquire *a, const struct handoff *h, acquire_emit_fn emit, void *ctx)
+{
+	a->sensors[h->sensor].shown = h->stats;
+	emit(ctx, h->sensor, &h->r);
 }
 
 void acquire_run(struct acquire *a, int64_t now_ms, acquire_emit_fn emit, void *ctx)
 {
-	size_t n = a->cfg->n_sensors;
+	struct handoff h;
 
-	/* Each due sensor once per pass, earliest deadline first: a deadline
-	 * clamped to "now" by a late poll must wait for the next pass. */
-	for (size_t s = 0; s < n; s++)
-		a->sensors[s].due = a->sensors[s].sched.next_ms <= now_ms;
-	for (;;) {
-		size_t best = n;
+	if (!a->all_running && now_ms >= a->start_ms)
+		start_missing(a, now_ms);
+	/* at most a queue's worth: the loop comes back while the fd is readable */
+	for (size_t n = 0; n < QUEUE_PER_BUS * a->cfg->n_buses && pollq_pop(a->q, &h, false); n++)
+		deliver(a, &h, emit, ctx);
+}
 
-		for (size_t s = 0; s < n; s++)
-			if (a->sensors[s].due &&
-			    (best == n || a->sensors[s].sched.next_ms < a->sensors[best].sched.next_ms))
-				best = s;
-		if (best == n)
-			return;
-		a->sensors[best].due = false;
-		poll_sensor(a, best, emit, ctx);
+void acquire_stop(struct acquire *a, acquire_emit_fn emit, void *ctx)
+{
+	struct handoff h;
+	uint64_t dropped = 0;
+
+	pthread_mutex_lock(&a->lock);
+	a->stop = true;
+	pthread_cond_broadcast(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	/* until the last thread has left: a pushing thread needs the room */
+	while (pollq_pop(a->q, &h, true)) {
+		if (emit)
+			deliver(a, &h, emit, ctx);
+		else
+			dropped++;
 	}
+	for (size_t b = 0; b < a->cfg->n_buses; b++)
+		if (a->buses[b].running) {
+			pthread_join(a->buses[b].thread, NULL);
+			a->buses[b].running = false;
+		}
+	pthread_mutex_lock(&a->lock);
+	a->stop = false;
+	pthread_mutex_unlock(&a->lock);
+	a->all_running = false;
+	a->start_ms = 0; /* acquire_run starts them again at once */
+	if (dropped)
+		log_warn("bus threads stopped: %llu polls not handed over", (unsigned long long)dropped);
 }
 
 void acquire_get_stats(const struct acquire *a, int sensor_idx, struct acquire_stats *out)
 {
-	*out = a->sensors[sensor_idx].stats;
+	*out = a->sensors[sensor_idx].shown;
 }
 
 void acquire_totals(const struct acquire *a, struct acquire_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t s = 0; s < a->cfg->n_sensors; s++) {
-		const struct acquire_stats *st = &a->sensors[s].stats;
+		const struct acquire_stats *st = &a->sensors[s].shown;
 
 		out->polls += st->polls;
 		out->failures += st->failures;

@@ -249,13 +249,14 @@ static int poll_timeout(struct daemon *d, int64_t now)
 
 static void loop_once(struct daemon *d)
 {
-	struct pollfd pfds[2 + DAEMON_MAX_SINKS * SINK_MAX_FDS];
+	struct pollfd pfds[3 + DAEMON_MAX_SINKS * SINK_MAX_FDS];
 	int first[DAEMON_MAX_SINKS], count[DAEMON_MAX_SINKS];
-	int n = 2;
+	int n = 3;
 	int64_t now = clock_mono_ms();
 
 	pfds[0] = (struct pollfd){ .fd = d->sigfd, .events = POLLIN };
 	pfds[1] = (struct pollfd){ .fd = d->ctlfd, .events = POLLIN }; /* -1: ignored */
+	pfds[2] = (struct pollfd){ .fd = acquire_fd(d->acq), .events = POLLIN }; /* polls */
 	for (int i = 0; i < d->n_sinks; i++) {
 		first[i] = n;
 		count[i] = d->sinks[i].ops->pollfds(d->sinks[i].impl, &pfds[n], SINK_MAX_FDS);
@@ -300,6 +301,7 @@ int daemon_run(const char *path, struct config *cfg)
 	while (!d.stop)
 		loop_once(&d);
 	sd_notify(0, "STOPPING=1");
+	acquire_stop(d.acq, daemon_on_poll, &d); /* the polls under way go out too */
 	daemon_save_state(&d, true);
 	outbox_flush(d.ob, clock_mono_ms());
 	for (int i = 0; i < d.n_sinks; i++)

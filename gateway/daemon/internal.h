@@ -23,6 +23,7 @@
 #define DAEMON_TICK_MS 1000       /* compliance tick: periods, timers */
 #define DAEMON_SAVE_RETRY_MS 60000 /* a failed alert-state save is retried */
 #define DAEMON_STATUS_MS 10000    /* status.json for outfallctl status */
+#define DAEMON_STATUS_FIRST_MS 1000 /* ... and soon after a sensor's first poll */
 /* A periodic timer due this soon after a wake runs in it: the compliance
  * tick, metrics and status then ride on the poll burst's wake-up instead
  * of waking the loop a few ms later on their own. */

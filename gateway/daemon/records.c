@@ -108,6 +108,12 @@ void daemon_on_poll(void *ctx, int sensor_idx, const struct record *poll)
 	/* the telemetry carries the verdict: implausible values are invalid */
 	compliance_screen(d->comp, sensor_idx, &rec, p.mono_ms);
 	append(d, r);
+	/* a sensor's first poll shows in status.json within a second: the one
+	 * written at start, before the bus threads polled, says "not yet" */
+	if ((size_t)sensor_idx < d->status.n_sensors &&
+	    d->status.sensors[sensor_idx].last_poll_wall_ms == 0 &&
+	    d->next_status_ms > p.mono_ms + DAEMON_STATUS_FIRST_MS)
+		d->next_status_ms = p.mono_ms + DAEMON_STATUS_FIRST_MS;
 	status_note_poll(&d->status, sensor_idx, r);
 	acquire_get_stats(d->acq, sensor_idx, &st);
 	p.requests = st.drv.requests;

@@ -9,6 +9,8 @@
  * alerts, periods, rolling windows and rule timers over: compliance_reload
  * and compliance_carry), the changes are logged one line each
  * (reload_diff), and only then is it swapped in:
+ *  - the bus threads are stopped first, their last polls emitted under the
+ *    old config; the new config's threads start on the loop's next pass;
  *  - buses whose settings did not change keep their open port, and sensors
  *    keep their poll phase, failure count and counters (acquire_carry);
  *  - a sink whose settings and files did not change is kept as it is, with
@@ -394,6 +396,10 @@ void daemon_reload(struct daemon *d)
 		config_free(nc);
 		return;
 	}
+	/* the old buses' last polls, judged on the old rules; their threads
+	 * are stopped before ports move (if the reload fails, the next run
+	 * starts them again) */
+	acquire_stop(d->acq, daemon_on_poll, d);
 	daemon_compliance_step(d, clock_mono_ms()); /* close what ended, on the old rules */
 	if (compliance_reload(&d->comp, nc, clock_wall_ms()) < 0) {
 		out_of_memory(d);

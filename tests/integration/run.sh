@@ -259,7 +259,7 @@ for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appe
 	case_report_alert case_report_day case_report_live case_history \
 	case_hj212_values case_hj212_outage case_hj212_decode case_hj212_listen \
 	case_data_dir_file case_outbox_gap_no_parameter case_ascii_decimal_comma case_disk_full \
-	case_reload_bad_files case_sim_many}; do
+	case_reload_bad_files case_sim_many case_buses_side_by_side}; do
 	echo "--- ${c#case_}"
 	$c
 	result "${c#case_}" $?
