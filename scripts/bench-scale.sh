@@ -8,10 +8,11 @@
 #  2. Poll timing with the line's real transfer time (outfall-sim
 #     --wire-time, 9600 baud: about 38 ms per poll): how late each poll
 #     starts after its due time, against the bus timeout (200 ms). Due
-#     times are the schedule's: a bus's sensors first due spread over the
-#     interval in config order (sensor k of n at start + k/n s, start being
-#     the first poll on record), then every interval; a poll's start is
-#     when the simulator read its request (its CSV).
+#     times are the schedule's (acquire.c, spread): a bus's sensors first
+#     due in groups of as many polls as fit in the bus timeout at the baud
+#     rate, group j of m at start + j/m s (start being the first poll on
+#     record), then every interval; a poll's start is when the simulator
+#     read its request (its CSV).
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -140,9 +141,12 @@ import csv, statistics, sys
 label, t0, t1, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 per_bus = int(sys.argv[5])
 polls, last = {}, {}  # (bus, slave) -> start of each poll; its last request
+# acquire.c's group: POLL_WIRE_BYTES 48 at 9600 baud + POLL_TURN_MS 2
+group = max(1, timeout // (48 * 11 * 1000 // 9600 + 2))
+groups = -(-per_bus // group)
 def offset(slave):  # config order on a bus: probe 1, flow 101, probe 2, ...
     k = 2 * (slave - 1) if slave < 100 else 2 * (slave - 101) + 1
-    return 1000 * k // per_bus
+    return 1000 * (k // group) // groups
 for bus, path in enumerate(sys.argv[6:]):
     with open(path) as f:
         for row in csv.DictReader(f):

@@ -109,20 +109,36 @@ static int init_sync(struct acquire *a)
 }
 
 /*
- * The first polls of a bus's sensors, spread evenly over its shortest
- * interval in config order: sensor k of n is first due k/n of it after
- * now. Were they all due at once, the last would start n - 1 polls late
- * on every round (16 at 9600 baud: 0.6 s); spread, a poll waits at most
- * for the one before it while the bus is less than fully busy.
+ * The first polls of a bus's sensors, spread over its shortest interval in
+ * groups: as many polls as fit in the bus's timeout go together, so a poll
+ * waits for at most that (were all 16 sensors of a 9600-baud bus due at
+ * once, the last would start 0.6 s late on every round), while a bus with
+ * a few sensors still polls them in one burst and the daemon wakes once
+ * for it, not once per sensor. A poll's time on the wire is taken as
+ * POLL_WIRE_BYTES at the bus's baud rate plus POLL_TURN_MS: group k of g
+ * is first due k/g of the interval after now.
  */
+#define POLL_WIRE_BYTES 48 /* a request and a 20-register answer, with margin */
+#define POLL_TURN_MS 2     /* the slave's turnaround */
+
+static size_t group_size(const struct cfg_bus *bus)
+{
+	int64_t baud = bus->baud > 0 ? bus->baud : 9600;
+	int64_t poll_ms = POLL_WIRE_BYTES * 11 * 1000 / baud + POLL_TURN_MS;
+	int64_t g = bus->timeout_ms / poll_ms;
+
+	return g < 1 ? 1 : (size_t)g;
+}
+
 static void spread(struct acquire *a, int64_t now_ms)
 {
 	const struct config *cfg = a->cfg;
 
 	for (size_t s = 0; s < cfg->n_sensors; s++) {
 		struct bus_state *b = &a->buses[cfg->sensors[s].bus];
-		int64_t offset_ms = (int64_t)b->spread_s * 1000 * (int64_t)b->placed++ /
-				    (int64_t)b->n_sensors;
+		size_t g = group_size(b->cfg);
+		int64_t groups = (int64_t)((b->n_sensors + g - 1) / g);
+		int64_t offset_ms = (int64_t)b->spread_s * 1000 * (int64_t)(b->placed++ / g) / groups;
 
 		schedule_init(&a->sensors[s].sched, (int64_t)cfg->sensors[s].interval_s * 1000,
 			      (int64_t)cfg->sensors[s].retry_max_s * 1000, now_ms + offset_ms);

@@ -8,9 +8,10 @@
  *
  *   serial_floor CONFIG   (runs until SIGTERM or SIGINT)
  */
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -31,13 +32,13 @@ static void count(void *ctx, int sensor_idx, const struct record *r)
 	*(unsigned long *)ctx += r->u.poll.n;
 }
 
-static void sleep_until(int64_t mono_ms)
+/* Until polls wait in acquire_fd, or acquire_next_ms (at most 1 s). */
+static void wait_polls(const struct acquire *a)
 {
-	int64_t left = mono_ms - clock_mono_ms();
-	struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 };
+	struct pollfd p = { .fd = acquire_fd(a), .events = POLLIN };
+	int64_t left = acquire_next_ms(a) - clock_mono_ms();
 
-	if (left > 0)
-		nanosleep(&ts, NULL);
+	poll(&p, 1, left < 0 ? 0 : left > 1000 ? 1000 : (int)left);
 }
 
 int main(int argc, char **argv)
@@ -64,8 +65,9 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	while (!stop) {
 		acquire_run(a, clock_mono_ms(), count, &values);
-		sleep_until(acquire_next_ms(a));
+		wait_polls(a);
 	}
+	acquire_stop(a, count, &values);
 	acquire_free(a);
 	config_free(cfg);
 	printf("%lu values read\n", values);

@@ -293,6 +293,29 @@ static void test_first_polls_spread(void **state)
 	acquire_free(a);
 }
 
+/* With a 200 ms timeout at 9600 baud three polls fit (acquire.c: about
+ * 57 ms each on the wire): the first three of four sensors go in one
+ * burst at the start, the fourth half an interval later. */
+static void test_first_polls_grouped(void **state)
+{
+	static struct fixture f;
+	static struct got g;
+	struct acquire *a;
+	int64_t t0 = clock_mono_ms();
+
+	(void)state;
+	a = setup(&f, &g, 1, 4, 200);
+	loop_until(a, &g, 4, 5000);
+	assert_int_equal(g.n, 4);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(g.sensor[k], k);
+		assert_true(seen[k].start_ms < t0 + 500); /* one after the other, not spread */
+	}
+	assert_int_equal(g.sensor[3], 3);
+	assert_true(seen[3].start_ms >= t0 + 500);
+	acquire_free(a);
+}
+
 /* A loop that does not drain: the bus thread fills the queue (8 a bus)
  * and waits; once the loop drains, every poll comes, none twice (the
  * overdue ones first: earliest deadline first). */
@@ -402,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_two_buses_side_by_side),
 		cmocka_unit_test(test_one_bus_in_order_with_counters),
 		cmocka_unit_test(test_first_polls_spread),
+		cmocka_unit_test(test_first_polls_grouped),
 		cmocka_unit_test(test_stalled_loop_holds_threads_back),
 		cmocka_unit_test(test_stop_hands_over_the_poll_under_way),
 		cmocka_unit_test(test_carry_moves_the_port),
