@@ -25,7 +25,6 @@
 #include "ctl.h"
 #include "report.h"
 #include "base/clock.h"
-#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "sinks/history/history.h"
 
