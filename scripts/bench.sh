@@ -19,6 +19,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 RUN_S=${BENCH_SECONDS:-30}
 WORK=$(mktemp -d -t outfall-bench.XXXXXX)
 . "$TOP/tests/integration/lib.sh"
+. "$TOP/scripts/bench-lib.sh"
 trap 'stop_all; rm -rf "$WORK"' EXIT
 
 echo "== pipeline (decode -> compliance -> JSON + line protocol -> outbox append), in-process"
@@ -38,24 +39,21 @@ FSYNC_MS=default FLUSH_MS=1000 write_config "$WORK/cfg" "$WORK/tty"  # the defau
 "$BUILD/outfalld" -c "$WORK/cfg/outfall.conf" 2> "$WORK/daemon.log" &
 PID=$!
 remember $PID
-cpu_ns() { cat "/proc/$PID/task/"*/schedstat | awk '{s += $1} END {printf "%.0f\n", s}'; }
-count() {
-	influx_query outfall "SELECT count(value) FROM outfall_reading" |
-		python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]; print(r["series"][0]["values"][0][1] if "series" in r else 0)'
-}
-wbytes() { awk '/^write_bytes:/ {print $2}' "/proc/$PID/io"; }
 sleep 5 # steady state: leave start-up (TLS library init, connects) out
-C0=$(cpu_ns); N0=$(count); W0=$(wbytes)
+T0=$(now_ms); C0=$(proc_cpu_ns $PID)
 sleep "$RUN_S"
-C1=$(cpu_ns); N1=$(count); W1=$(wbytes)
-PD=$(awk '/^Private_Dirty:/ {print $2}' "/proc/$PID/smaps_rollup")
-RSS=$(awk '/^Rss:/ {print $2}' "/proc/$PID/smaps_rollup")
+T1=$(now_ms); C1=$(proc_cpu_ns $PID)
+PD=$(proc_kb $PID Private_Dirty); RSS=$(proc_kb $PID Rss)
+# the readings of the window, once its last fsync_ms (20 s) has been synced
+# and sent: the daemon holds telemetry that long before the sinks see it
+sleep 25
+N=$(influx_count outfall "count(value)" outfall_reading "$T0" "$T1")
 kill -TERM "$PID"; wait "$PID"
-python3 - "$C0" "$C1" "$N0" "$N1" "$PD" "$RSS" <<'PY'
+python3 - "$C0" "$C1" "$N" "$PD" "$RSS" <<'PY'
 import sys
-c0, c1, n0, n1, pd, rss = map(int, sys.argv[1:])
-cpu, n = (c1 - c0) / 1e9, n1 - n0
-print(f"daemon: {n} readings forwarded to both sinks in steady state, {cpu:.3f} s CPU (all threads)")
+c0, c1, n, pd, rss = map(int, sys.argv[1:])
+cpu = (c1 - c0) / 1e9
+print(f"daemon: {n} readings of the window forwarded to both sinks, {cpu:.3f} s CPU in it (all threads)")
 if n:
     print(f"daemon: {cpu * 1000 / n:.4f} ms CPU per reading (target <= 0.05 ms; collectd ~0.2 ms)")
 print(f"daemon memory: private dirty {pd} kB (target <= 2048 kB), RSS {rss} kB")
@@ -80,9 +78,9 @@ printf 'history: { commit_s = 300; };\n' >> "$WORK/cfg-h/outfall.conf"
 PID=$!
 remember $PID
 sleep 5
-H0=$(wbytes)
+H0=$(proc_wbytes $PID)
 sleep "$DISK_S"
-H1=$(wbytes)
+H1=$(proc_wbytes $PID)
 kill -TERM "$PID"; wait "$PID"
 rm -rf /dev/shm/outfall-bench.$$
 python3 - "$H0" "$H1" "$DISK_S" <<'PY'
