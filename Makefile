@@ -27,8 +27,10 @@ lazy = $(eval $(1) := $$(shell $(2)))$(if $(filter-out 0,$(.SHELLSTATUS)),$(erro
 PKG_CFLAGS = $(call lazy,PKG_CFLAGS,$(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS = $(call lazy,PKG_LIBS,$(PKG_CONFIG) --libs $(PKGS))
 CMOCKA_LIBS = $(call lazy,CMOCKA_LIBS,$(PKG_CONFIG) --libs cmocka)
+# -ffile-prefix-map: debug info, sanitizer and fuzzer reports name sources
+# relative to the tree (./gateway/outbox/codec.c), not where it was built
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -DOUTFALL_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
-	$(SANFLAGS) -pthread -iquote gateway -iquote . $(PKG_CFLAGS)
+	$(SANFLAGS) -pthread -ffile-prefix-map=$(CURDIR)=. -iquote gateway -iquote . $(PKG_CFLAGS)
 LDLIBS = $(PKG_LIBS) $(PAHO_LIBS) -lm
 # the bus threads (gateway/daemon/acquire.c)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread

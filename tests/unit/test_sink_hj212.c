@@ -214,7 +214,7 @@ static void test_rtd_acked_on_9014(void **state)
 
 /* Events with no HJ 212 message (a reload, a maintenance event) are acked
  * in order without sending anything, and the readings behind them go. */
-static void test_events_skipped(void **state)
+static void test_events_acked_without_a_message(void **state)
 {
 	struct env *e = *state;
 	struct record ev = { .ts_ms = 1796000005000, .type = REC_RELOAD };
@@ -397,7 +397,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rtd_acked_on_9014, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_acked_without_a_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retries_then_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_table, setup, teardown),
 	};
