@@ -3,15 +3,15 @@
 #  1. in-process pipeline cost per reading (build/bench);
 #  2. the whole daemon against the simulator with both sinks on loopback:
 #     CPU per reading forwarded, private dirty memory and RSS;
-#  3. bytes the daemon writes per hour with the local history off and on,
-#     and the history's own figures (build/history_bench): transaction
+#  3. bytes the daemon writes per hour (bench-disk.sh), and the history's
+#     own figures (build/history_bench): transaction
 #     time, bytes per reading, the time to query a day of one parameter;
 #  4. outfalld and collectd side by side in one run (bench-collectd.sh),
 #     alert latency (bench-alerts.sh), one gateway with 64 sensors on 4
 #     buses (bench-scale.sh), each with its own broker and InfluxDB;
 #  5. backlog drains to the local InfluxDB and broker.
-# BENCH_SECONDS, BENCH_SIDE_SECONDS, BENCH_ALERT_SECONDS and
-# BENCH_SCALE_SECONDS set the measuring windows (scripts/fleet.sh N is the
+# BENCH_SECONDS, BENCH_DISK_SECONDS, BENCH_SIDE_SECONDS, BENCH_ALERT_SECONDS
+# and BENCH_SCALE_SECONDS set the measuring windows (scripts/fleet.sh N is the
 # fleet run: N gateways against one broker and InfluxDB).
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
@@ -59,38 +59,9 @@ if n:
 print(f"daemon memory: private dirty {pd} kB (target <= 2048 kB), RSS {rss} kB")
 PY
 
-# Disk: the bytes the daemon causes to be written (/proc/PID/io
-# write_bytes, counted as pages are dirtied) per hour, at the shipped
-# settings - telemetry synced every fsync_ms (default 20 s), cursors every
-# 5 min, status.json on a RAM disk (run_dir, as the example config and the
-# systemd unit have it) and the local history committing every 300 s -
-# over BENCH_DISK_SECONDS (default 600: two history commits in the window).
-DISK_S=${BENCH_DISK_SECONDS:-600}
-echo "== disk: bytes written by the whole daemon per hour, 2 slaves every 1 s, shipped settings, ${DISK_S} s"
-mkdir -p "$WORK/cfg-h" /dev/shm/outfall-bench.$$
-FSYNC_MS=default FLUSH_MS=1000 write_config "$WORK/cfg-h" "$WORK/tty"
-sed -i "s|permits = \"permits.conf\";|permits = \"permits.conf\"; run_dir = \"/dev/shm/outfall-bench.$$\";|" \
-	"$WORK/cfg-h/outfall.conf"
-printf 'history: { commit_s = 300; };\n' >> "$WORK/cfg-h/outfall.conf"
-# its log through a pipe, as systemd's journal takes it: written to a file
-# by the daemon, each line would cost the card a page it does not cost
-"$BUILD/outfalld" -c "$WORK/cfg-h/outfall.conf" 2> >(cat > "$WORK/daemon-h.log") &
-PID=$!
-remember $PID
-sleep 5
-H0=$(proc_wbytes $PID)
-sleep "$DISK_S"
-H1=$(proc_wbytes $PID)
-kill -TERM "$PID"; wait "$PID"
-rm -rf /dev/shm/outfall-bench.$$
-python3 - "$H0" "$H1" "$DISK_S" <<'PY'
-import sys
-h0, h1, s = map(int, sys.argv[1:])
-on = (h1 - h0) * 3600 / s
-print(f"disk: {on / 1e6:.2f} MB/h written by the daemon with both sinks and the history "
-      f"(target <= 3 MB/h in total); a power cut loses at most the last fsync_ms (20 s) "
-      f"of telemetry, never an alert")
-PY
+# Disk: the bytes the daemon causes to be written per hour at the shipped
+# settings, over BENCH_DISK_SECONDS (default 600: two history commits).
+"$TOP/scripts/bench-disk.sh" "$BUILD"
 echo "== history: a day of raw readings written and queried (temp store)"
 "$BUILD/history_bench" "$WORK/history-bench"
 

@@ -21,6 +21,7 @@ void outbox_opts_default(struct outbox_opts *o)
 		.fsync_ms = OUTBOX_DEFAULT_FSYNC_MS,
 		.segment_bytes = OUTBOX_DEFAULT_SEGMENT_BYTES,
 		.max_backlog_bytes = OUTBOX_DEFAULT_MAX_BACKLOG_BYTES,
+		.pad_backlog_bytes = OUTBOX_DEFAULT_PAD_BACKLOG_BYTES,
 	};
 }
 
@@ -159,6 +160,7 @@ static int check_opts(const struct outbox_opts *in, struct outbox_opts *o)
 	o->cursor_ms = in->cursor_ms;
 	o->reserve_bytes = in->reserve_bytes;
 	o->stage_dir = in->stage_dir;
+	o->pad_backlog_bytes = in->pad_backlog_bytes;
 	if (in->segment_bytes)
 		o->segment_bytes = in->segment_bytes;
 	if (in->max_backlog_bytes)
@@ -282,6 +284,7 @@ int outbox_open(const char *dir, const struct outbox_opts *o, int n_sinks, int64
 	ob->cursor_every_ms = opts.cursor_ms ? opts.cursor_ms : opts.fsync_ms;
 	ob->segment_bytes = opts.segment_bytes;
 	ob->max_backlog = opts.max_backlog_bytes;
+	ob->pad_backlog = opts.pad_backlog_bytes;
 	ob->cursor_ms = now_mono_ms;
 	ob->now_ms = now_mono_ms;
 	ob->reserve_bytes = opts.reserve_bytes;

@@ -165,7 +165,11 @@ static bool all_passed(const struct outbox *ob, int kind)
 	for (int s = 0; s < ob->n_sinks; s++) {
 		const struct obx_pos *a = &ob->sinks[s].ack[kind];
 
-		if (a->seg < sg->first_seq || (a->seg == sg->first_seq && a->off < sg->size))
+		if (a->seg < sg->first_seq)
+			return false;
+		/* past its last record, if not (yet) past the padding after it */
+		if (a->seg == sg->first_seq && a->off < sg->size &&
+		    (sg->n == 0 || a->seq < sg->last_seq))
 			return false;
 	}
 	return true;
@@ -192,10 +196,38 @@ static int lost(struct outbox *ob, const struct record *r, int rc, int64_t now)
 	return rc;
 }
 
-/* A failed sync is retried fsync_ms later, not on every append. */
+/* Synced telemetry bytes the slowest sink has not acknowledged. */
+static uint64_t unacked_bytes(const struct outbox *ob)
+{
+	const struct obx_stream *st = &ob->st[OBX_TEL];
+	uint64_t most = 0;
+
+	for (int s = 0; s < ob->n_sinks; s++) {
+		const struct obx_pos *a = &ob->sinks[s].ack[OBX_TEL];
+		uint64_t b = 0;
+
+		for (size_t i = obx_seg_find(st, a->seg); i < st->n_segs; i++) {
+			const struct obx_seg *sg = &st->segs[i];
+
+			b += sg->size;
+			if (sg->first_seq == a->seg)
+				b -= a->off < sg->size ? a->off : sg->size;
+		}
+		most = b > most ? b : most;
+	}
+	return most;
+}
+
+/* A failed sync is retried fsync_ms later, not on every append. Telemetry
+ * is padded to a page while the sinks keep up (opts.pad_backlog_bytes, and
+ * at most an eighth of the cap unacked: padding never costs a record). */
 static int sync_now(struct outbox *ob, struct obx_stream *st, int64_t now)
 {
-	int rc = obx_stream_sync(st);
+	int rc;
+
+	st->pad = st->kind == OBX_TEL && ob->pad_backlog &&
+		  unacked_bytes(ob) <= ob->pad_backlog && unacked_bytes(ob) <= ob->max_backlog / 8;
+	rc = obx_stream_sync(st);
 
 	if (rc < 0) {
 		st->retry_ms = now + ob->fsync_ms;

@@ -10,7 +10,11 @@
  * Every record is one frame: magic/version 0xB1, payload length (u16 LE),
  * CRC32 of length+seq+payload (u32 LE), seq (u64 LE), then the payload of
  * codec.h - 15 bytes of framing. seq is one counter over both streams,
- * strictly increasing across restarts.
+ * strictly increasing across restarts. Between frames there may be padding
+ * to a 4 KiB page boundary after a telemetry sync (opts.pad_backlog_bytes):
+ * magic 0xB0, total length (u16 LE, 7..4095), CRC32 of that length (u32
+ * LE), zeros; readers and replay step over it. Software before the padding
+ * reads it as damage (stepped over, with a log line; no record is lost).
  *
  * Durability. Every append is written with write(2) before outbox_append
  * returns - to its segment, or with opts.stage_dir to a staging file on a
@@ -89,6 +93,7 @@
 #define OUTBOX_DEFAULT_FSYNC_MS 1000
 #define OUTBOX_DEFAULT_SEGMENT_BYTES (4u << 20)
 #define OUTBOX_DEFAULT_MAX_BACKLOG_BYTES (64u << 20)
+#define OUTBOX_DEFAULT_PAD_BACKLOG_BYTES (256u << 10)
 
 struct outbox;
 
@@ -109,6 +114,14 @@ struct outbox_opts {
 	 * (stage.c): a killed process still loses nothing, and the segment is
 	 * written once per fsync_ms instead of once per record. NULL: none. */
 	const char *stage_dir;
+	/* A telemetry sync is padded to a 4 KiB page boundary (when the next
+	 * batch would not fit the rest of the page) while at most this many
+	 * synced bytes, and an eighth of the cap, wait for some sink's ack:
+	 * then the next batch does not rewrite a partly filled page (on an SD
+	 * card a sync costs the pages it touches). Above it - an outage -
+	 * nothing is padded and the disk holds as many records as without.
+	 * 0: never. */
+	size_t pad_backlog_bytes;
 	/* Names of the sinks, [a-z0-9_] up to 15 bytes, naming their cursor
 	 * files; NULL (or no opts) names sink i by its index, "0".."3". */
 	const char *sink_names[OUTBOX_MAX_SINKS];
@@ -119,6 +132,7 @@ struct outbox_stats {
 	uint64_t payload_bytes;     /* codec bytes of those records */
 	uint64_t synced;            /* successful fdatasyncs of segments */
 	uint64_t bytes_written;     /* bytes given to write(2) for segments */
+	uint64_t pad_bytes;         /* of them, padding to a page boundary */
 	uint64_t corrupt_found;     /* bad regions, records or files at replay */
 	uint64_t truncated_tail;    /* torn tails cut off at replay */
 	uint64_t read_resyncs;      /* bad regions stepped over while reading */

@@ -110,6 +110,32 @@ int obx_frame_parse(const uint8_t *p, size_t avail, struct obx_frame *fr)
 	return 0;
 }
 
+/* The CRC covers the length only: the zeros after it are not evidence. */
+static uint32_t pad_crc(const uint8_t *pad)
+{
+	return (uint32_t)crc32(0x9ad0L, pad + 1, 2);
+}
+
+void obx_pad_seal(uint8_t *pad, size_t len)
+{
+	memset(pad, 0, OBX_PAD_HDR);
+	pad[0] = OBX_PAD_MAGIC;
+	put_le(pad + 1, len, 2);
+	put_le(pad + 3, pad_crc(pad), 4);
+}
+
+size_t obx_pad_parse(const uint8_t *p, size_t avail)
+{
+	size_t len;
+
+	if (avail < OBX_PAD_HDR || p[0] != OBX_PAD_MAGIC)
+		return 0;
+	len = (size_t)get_le(p + 1, 2);
+	if (len < OBX_PAD_HDR || len >= OBX_PAGE || len > avail)
+		return 0;
+	return pad_crc(p) == (uint32_t)get_le(p + 3, 4) ? len : 0;
+}
+
 int obx_seg_open(int dirfd, int kind, uint64_t first_seq, int flags)
 {
 	char name[OBX_NAME_MAX];
@@ -191,19 +217,24 @@ static int reader_fill(const struct obx_stream *st, struct obx_reader *rd, uint6
 }
 
 /*
- * The first valid frame in [off, end) of segment seg whose seq is above
+ * The first valid frame in [*from, end) of segment seg whose seq is above
  * min_seq: 1 with *at its offset, 0 when none, -errno. A candidate must have
  * the magic, a plausible length and a matching CRC; from anything else the scan
- * moves on to the next magic byte.
+ * moves on to the next magic byte. Padding right at *from moves *from past
+ * it, so that the caller counts as damage only what lies between *from and
+ * *at (or end).
  */
-static int scan(const struct obx_stream *st, struct obx_reader *rd, uint64_t seg, uint64_t off,
-		uint64_t end, uint64_t min_seq, struct obx_frame *fr, uint64_t *at)
+static int scan(const struct obx_stream *st, struct obx_reader *rd, uint64_t seg,
+		uint64_t *from, uint64_t end, uint64_t min_seq, struct obx_frame *fr,
+		uint64_t *at)
 {
+	uint64_t off = *from;
+
 	while (off < end) {
 		int rc = reader_fill(st, rd, seg, off, end);
 		uint64_t have;
 		const uint8_t *p, *q;
-		size_t avail;
+		size_t avail, pad;
 
 		if (rc < 0)
 			return rc;
@@ -216,6 +247,12 @@ static int scan(const struct obx_stream *st, struct obx_reader *rd, uint64_t seg
 		    fr->seq < OBX_SEQ_LIMIT) {
 			*at = off;
 			return 1;
+		}
+		if (off == *from && avail >= OBX_PAD_HDR &&
+		    (pad = obx_pad_parse(p, (size_t)(end - off))) > 0) {
+			off += pad;
+			*from = off;
+			continue;
 		}
 		q = avail > 1 ? memchr(p + 1, OBX_MAGIC, avail - 1) : NULL;
 		off += q ? (uint64_t)(q - p) : avail;
@@ -280,10 +317,10 @@ int obx_read_frame(const struct obx_stream *st, struct obx_reader *rd, struct ob
 			/* no seq of a segment is below its name, as replay counts */
 			pos->seq = sg->first_seq - 1;
 		}
-		rc = scan(st, rd, sg->first_seq, pos->off, sg->size, pos->seq, fr, &at);
+		rc = scan(st, rd, sg->first_seq, &pos->off, sg->size, pos->seq, fr, &at);
 		if (rc < 0)
 			return rc;
-		if (rc == 0 || at > pos->off)
+		if (rc == 0 ? pos->off < sg->size : at > pos->off)
 			(*resyncs)++;
 		if (rc == 0) {
 			pos->off = sg->size;
@@ -430,7 +467,7 @@ static bool replay_seg(struct obx_stream *st, struct obx_reader *rd, struct obx_
 	/* a segment holds no seq below its name: readers would step over it */
 	if (sg->first_seq && *min_seq < sg->first_seq - 1)
 		*min_seq = sg->first_seq - 1;
-	while ((rc = scan(st, rd, sg->first_seq, off, fsize, *min_seq, &fr, &at)) > 0) {
+	while ((rc = scan(st, rd, sg->first_seq, &off, fsize, *min_seq, &fr, &at)) > 0) {
 		if (at > off)
 			note_damage(st, name, off, at);
 		note_frame(st, name, sg, &fr);
@@ -438,6 +475,8 @@ static bool replay_seg(struct obx_stream *st, struct obx_reader *rd, struct obx_
 		*min_seq = fr.seq;
 		sg->size = off;
 	}
+	if (rc == 0)
+		sg->size = off; /* with the padding after the last frame */
 	if (rc < 0) {
 		log_warn("outbox: %s: read error at %llu (%s); using what came before", name,
 			 (unsigned long long)off, strerror(-rc));
@@ -528,7 +567,7 @@ static int cut_back(struct obx_stream *st)
 }
 
 /* The frames are on disk: they join the segment and become readable. */
-static void commit(struct obx_stream *st)
+static void commit(struct obx_stream *st, size_t pad)
 {
 	struct obx_seg *sg = &st->segs[st->n_segs - 1];
 
@@ -536,10 +575,10 @@ static void commit(struct obx_stream *st)
 		sg->min_ts_ms = st->wmin_ts_ms;
 	if (sg->n == 0 || st->wmax_ts_ms > sg->max_ts_ms)
 		sg->max_ts_ms = st->wmax_ts_ms;
-	sg->size += st->wlen;
+	sg->size += st->wlen + pad;
 	sg->n += st->wcount;
 	sg->last_seq = st->wlast_seq;
-	st->bytes += st->wlen;
+	st->bytes += st->wlen + pad;
 	st->wlen = 0;
 	st->wwritten = 0;
 	st->wcount = 0;
@@ -568,13 +607,48 @@ int obx_stream_flush(struct obx_stream *st)
 	return 0;
 }
 
+/*
+ * Pads the file from the end of the buffer to the next page boundary, when
+ * st->pad asks, the gap fits a padding header and a batch like this one
+ * would not fit the gap (then the next sync would dirty this page again; a
+ * batch that fits dirties one page either way). The bytes of padding
+ * written: at most one batch's worth. Padding only saves writes: when it
+ * fails it is cut off again and the sync goes on without it.
+ */
+static size_t pad_page(struct obx_stream *st)
+{
+	uint64_t end = st->segs[st->n_segs - 1].size + st->wlen;
+	size_t len = (size_t)(-end & (OBX_PAGE - 1));
+	uint8_t pad[OBX_PAGE];
+	ssize_t n;
+
+	if (!st->pad || len < OBX_PAD_HDR || len >= st->wlen)
+		return 0;
+	obx_pad_seal(pad, len);
+	memset(pad + OBX_PAD_HDR, 0, len - OBX_PAD_HDR);
+	do
+		n = write(st->wfd, pad, len);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		st->stats->bytes_written += (uint64_t)n;
+	if (n == (ssize_t)len) {
+		st->stats->pad_bytes += len;
+		return len;
+	}
+	if (n > 0 && ftruncate(st->wfd, (off_t)end) < 0)
+		st->need_trunc = true; /* the sync fails below: all is rewritten */
+	return 0;
+}
+
 int obx_stream_sync(struct obx_stream *st)
 {
 	int rc = obx_stream_flush(st);
+	size_t pad;
 
 	if (rc < 0 || st->wlen == 0)
 		return rc;
-	if (fdatasync(st->wfd) < 0) {
+	pad = pad_page(st);
+	if (st->need_trunc || fdatasync(st->wfd) < 0) {
 		/* After a failed fdatasync the page cache may claim data the disk
 		 * lacks: cut back to what is known durable and rewrite it all. */
 		rc = io_fail(st);
@@ -582,7 +656,7 @@ int obx_stream_sync(struct obx_stream *st)
 		cut_back(st);
 		return rc;
 	}
-	commit(st);
+	commit(st, pad);
 	if (st->sfd >= 0)
 		obx_stage_cut(st, 0); /* the segment has it all now */
 	return 0;

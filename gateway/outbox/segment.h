@@ -17,6 +17,11 @@
 #define OBX_MAGIC 0xB1 /* frame magic, format version 1 */
 #define OBX_HDR 15     /* magic, u16 length, u32 crc, u64 seq */
 #define OBX_FRAME_MAX (OBX_HDR + OUTBOX_CODEC_MAX)
+/* Padding to a page boundary after a sync (see obx_stream.pad): magic, u16
+ * total length, u32 CRC of that length, then zeros. Readers step over it. */
+#define OBX_PAD_MAGIC 0xB0
+#define OBX_PAD_HDR 7
+#define OBX_PAGE 4096
 #define OBX_RBUF 8192  /* reader buffer: many frames per read(2) */
 #define OBX_NAME_MAX 32 /* "seg-0123456789abcdef.log" and NUL */
 /* No real outbox counts this far (2^62 records: 146 000 years at a million
@@ -90,6 +95,11 @@ struct obx_stream {
 	int64_t pending_ms;         /* monotonic ms of the oldest unsynced append */
 	int64_t retry_ms;           /* after a failed sync, not before this */
 	int last_err;               /* -errno of that failed sync */
+	/* Pad the file to a page boundary after each sync, so that the next
+	 * batch starts on a fresh page instead of rewriting the partly filled
+	 * one: on an SD card each sync then costs the pages of its batch and
+	 * no more. Set by the owner when disk room is not short. */
+	bool pad;
 };
 
 const char *obx_prefix(int kind); /* "seg-" or "alr-" */
@@ -103,6 +113,12 @@ void obx_stage_cut(struct obx_stream *st, size_t len);
 
 /* A valid frame at p (magic, length, CRC): 0 and *fr set, else -1. */
 int obx_frame_parse(const uint8_t *p, size_t avail, struct obx_frame *fr);
+
+/* The length of a valid padding run at p (in a file ending avail bytes
+ * after p), or 0. */
+size_t obx_pad_parse(const uint8_t *p, size_t avail);
+/* Writes the header of a len-byte padding run (OBX_PAD_HDR..OBX_PAGE-1). */
+void obx_pad_seal(uint8_t *pad, size_t len);
 
 /* Writes the header in front of the len payload bytes at frame + OBX_HDR. */
 void obx_frame_seal(uint8_t *frame, uint64_t seq, size_t len);

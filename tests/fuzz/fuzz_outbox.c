@@ -4,7 +4,8 @@
  *
  * The input describes a directory: telemetry and alert segment files
  * (raw bytes, or frames sealed with a good CRC whose payloads are records
- * or bytes, with seqs rising or not, torn or flipped), cursor files (raw
+ * or bytes, with seqs rising or not, padding between them, torn or
+ * flipped), cursor files (raw
  * or well-formed with any acked seqs) and stray files, plus the options
  * and the number of sinks. The harness writes it to a scratch directory
  * and opens it. Properties:
@@ -103,6 +104,13 @@ static size_t sealed_frames(struct fuzz_in *in, bool alert, uint64_t first, uint
 		seq = (seq & ~1ULL) | alert; /* the streams' seqs stay apart */
 		if (how & 4)
 			f[fuzz_pick(in, OBX_HDR + (unsigned)plen)] ^= (uint8_t)(1 + fuzz_u8(in) % 255);
+		if (how & 8 && len + OBX_PAGE + OBX_FRAME_MAX <= cap) { /* padding after it */
+			size_t pl = OBX_PAD_HDR + fuzz_pick(in, OBX_PAGE - OBX_PAD_HDR);
+
+			memset(buf + len, 0, pl);
+			obx_pad_seal(buf + len, pl);
+			len += pl;
+		}
 	}
 	if (len && (fuzz_u8(in) & 7) == 0)
 		len -= 1 + fuzz_pick(in, (unsigned)len); /* torn */

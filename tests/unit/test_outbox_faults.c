@@ -295,6 +295,54 @@ static void test_write_fault_telemetry_returned(void **state)
 	outbox_close(ob);
 }
 
+/* Padding a sync to a page only saves writes: when writing it fails, or
+ * half of it is written, the sync goes on without it; when the half cannot
+ * be cut off, the sync fails and the retry writes the batch once. */
+static void test_pad_fault_syncs_unpadded(void **state)
+{
+	struct outbox_opts o = BATCHED;
+	uint64_t seqs[64];
+
+	(void)state;
+	o.segment_bytes = 1 << 20;
+	o.max_backlog_bytes = 8 << 20;
+	o.pad_backlog_bytes = 1 << 20;
+	for (int c = 0; c < 3; c++) {
+		struct outbox *ob;
+		off_t frames;
+
+		test_rm_tree(tdir);
+		assert_int_equal(mkdir(tdir, 0700), 0);
+		ob = open_ob(&o, 1);
+		for (int i = 0; i < 60; i++) /* more than a page's rest after them */
+			put_poll(ob, i);
+		faults[F_WRITE] = (struct fault){ .err = ENOSPC, .times = 1, .half = c > 0 };
+		if (c == 2)
+			faults[F_FTRUNCATE] = (struct fault){ .err = EIO, .times = 1 };
+		clk += 1000;
+		outbox_tick(ob, clk);
+		faults[F_WRITE].times = 0; /* after half a write, the rest would fail */
+		if (c == 2) {
+			assert_null(outbox_next(ob, 0));
+			clk += 1000;
+			outbox_tick(ob, clk); /* cut back, rewritten, padded */
+			assert_int_equal(file_size(SEG1), 4096);
+		} else {
+			frames = frame_off(SEG1, 60);
+			assert_int_equal(file_size(SEG1), frames);
+			assert_int_equal(stats_of(ob).pad_bytes, 0);
+		}
+		assert_int_equal(take(ob, 0, seqs, 64), 60);
+		assert_int_equal(seqs[59], 60);
+		outbox_close(ob);
+		ob = open_ob(&o, 1);
+		assert_int_equal(stats_of(ob).corrupt_found, 0);
+		assert_int_equal(stats_of(ob).truncated_tail, 0);
+		assert_int_equal(take(ob, 0, seqs, 64), 60);
+		outbox_close(ob);
+	}
+}
+
 /* A failed batched sync keeps the records pending and invisible; the retry
  * writes them once, and they arrive once. */
 static void test_sync_fault_retried(void **state)
@@ -564,6 +612,7 @@ int main(void)
 		T(test_write_fault_alert_not_stored),
 		T(test_write_fault_telemetry_returned),
 		T(test_sync_fault_retried),
+		T(test_pad_fault_syncs_unpadded),
 		T(test_sync_failing_for_good),
 		T(test_alert_fdatasync_and_ftruncate_fault),
 		T(test_rename_fault_cursor_kept),
