@@ -16,6 +16,7 @@
 #define OBX_TEL_WBUF (64u << 10) /* telemetry gathered between fdatasyncs */
 #define OBX_ALR_WBUF 1024        /* one alert frame: each is synced at once */
 #define OBX_MAX_FSYNC_MS 600000
+#define OBX_MAX_CURSOR_MS 3600000
 #define OBX_CURSOR_AHEAD_MAX (1ULL << 40) /* beyond it a cursor is garbage */
 #define OBX_SEQ_JUMP (1ULL << 32)         /* years of records at any real rate */
 

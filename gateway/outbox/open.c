@@ -93,6 +93,7 @@ static int init_stream(struct outbox *ob, int kind)
 	st->dirfd = ob->dirfd;
 	st->stats = &ob->stats;
 	st->wcap = kind == OBX_TEL ? OBX_TEL_WBUF : OBX_ALR_WBUF;
+	st->prealloc = kind == OBX_TEL ? ob->segment_bytes : 0;
 	st->wbuf = malloc(st->wcap);
 	return st->wbuf ? 0 : -ENOMEM;
 }
@@ -166,7 +167,7 @@ static int check_opts(const struct outbox_opts *in, struct outbox_opts *o)
 	if (in->max_backlog_bytes)
 		o->max_backlog_bytes = in->max_backlog_bytes;
 	if (o->fsync_ms < 0 || o->fsync_ms > OBX_MAX_FSYNC_MS || o->cursor_ms < 0 ||
-	    o->cursor_ms > OBX_MAX_FSYNC_MS || o->segment_bytes < 4096 ||
+	    o->cursor_ms > OBX_MAX_CURSOR_MS || o->segment_bytes < 4096 ||
 	    o->segment_bytes > (1u << 30) || o->max_backlog_bytes / 4 < o->segment_bytes ||
 	    o->max_backlog_bytes / o->segment_bytes > OUTBOX_MAX_SEGMENTS / 2 ||
 	    o->reserve_bytes > (16u << 20))

@@ -104,7 +104,7 @@ struct outbox_opts {
 	/* Cursor files are rewritten at most this often (and on flush/close):
 	 * after a crash a sink re-sends at most this much (harmless repeats),
 	 * and the SD card is spared a file rewrite per sink per fsync_ms.
-	 * 0..600000 ms; 0 = the same as fsync_ms. */
+	 * 0..3600000 ms; 0 = the same as fsync_ms. */
 	int cursor_ms;
 	/* Bytes kept on disk for alerts (reserve.c): released when an alert
 	 * meets a full disk, so that the alert is stored while telemetry is

@@ -489,6 +489,20 @@ static bool replay_seg(struct obx_stream *st, struct obx_reader *rd, struct obx_
 	return true;
 }
 
+/*
+ * Gives the active segment its blocks up to st->prealloc beyond its end,
+ * keeping its size: appending then allocates nothing, and a sync dirties
+ * its own pages and the inode but not the block bitmap and group
+ * descriptor (on ext4 that halves what a sync of a small batch costs the
+ * card). All or nothing where the file system allows; a full disk or a
+ * file system without fallocate only forgoes the saving.
+ */
+static void prealloc(const struct obx_stream *st, int fd, uint64_t from)
+{
+	if (st->prealloc > from)
+		(void)fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(st->prealloc - from));
+}
+
 /* Opens the newest segment for appending, cutting a torn tail first. */
 static int reopen_last(struct obx_stream *st)
 {
@@ -509,6 +523,7 @@ static int reopen_last(struct obx_stream *st)
 		st->stats->truncated_tail++;
 		st->tail_cut = (uint64_t)sb.st_size - sg->size;
 	}
+	prealloc(st, fd, sg->size);
 	st->wfd = fd;
 	return 0;
 fail:
@@ -686,6 +701,7 @@ static int new_file(struct obx_stream *st, uint64_t first_seq)
 		rc = io_fail(st);
 		goto unlink_file;
 	}
+	prealloc(st, fd, 0);
 	return fd;
 unlink_file:
 	obx_seg_name(st->kind, first_seq, name);

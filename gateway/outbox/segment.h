@@ -100,6 +100,10 @@ struct obx_stream {
 	 * one: on an SD card each sync then costs the pages of its batch and
 	 * no more. Set by the owner when disk room is not short. */
 	bool pad;
+	/* Bytes of blocks given to the active segment when it is created or
+	 * reopened (fallocate, size kept): a sync then writes its pages and
+	 * the inode, not the bitmaps an allocation dirties. 0: none. */
+	uint64_t prealloc;
 };
 
 const char *obx_prefix(int kind); /* "seg-" or "alr-" */

@@ -545,6 +545,13 @@ static void test_directory_errors(void **state)
 	bad = SYNC_EACH;
 	bad.fsync_ms = -1;
 	assert_int_equal(outbox_open(tdir, &bad, 1, clk, &other), -EINVAL);
+	bad = SYNC_EACH;
+	bad.cursor_ms = 3600001; /* an hour at most */
+	assert_int_equal(outbox_open(tdir, &bad, 1, clk, &other), -EINVAL);
+	bad.cursor_ms = 3600000;
+	assert_int_equal(outbox_open(tdir, &bad, 1, clk, &other), 0);
+	outbox_close(other);
+	other = (struct outbox *)&ob;
 	/* created when missing; locked while open */
 	snprintf(p, sizeof(p), "%s/data", tdir);
 	ob = open_in(p, NULL, 1);

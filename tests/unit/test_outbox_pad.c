@@ -1,8 +1,10 @@
 /*
- * test_outbox_pad.c - telemetry syncs padded to a page boundary
- * (outbox_opts.pad_backlog_bytes): the file ends on a page after each sync,
- * readers and replay step over the padding without calling it damage,
- * acknowledged padded segments leave, and an outage turns padding off.
+ * test_outbox_pad.c - what spares the SD card a telemetry sync's writes:
+ * syncs padded to a page boundary (outbox_opts.pad_backlog_bytes) - the
+ * file ends on a page after each sync, readers and replay step over the
+ * padding without calling it damage, acknowledged padded segments leave,
+ * an outage turns padding off - and the active segment's blocks allocated
+ * when it is made, its size kept.
  */
 #include "outbox_fixture.h"
 
@@ -197,6 +199,37 @@ static void test_damaged_padding_is_damage(void **state)
 	outbox_close(ob);
 }
 
+/* The active telemetry segment has its blocks from the start; its size
+ * is what it holds. Alert segments are not given any. */
+static void test_segment_preallocated(void **state)
+{
+	struct outbox *ob = open_ob(&PADDED, 1);
+	char p[512], name[64];
+	struct stat sb;
+
+	(void)state;
+	batch(ob, 100, N);
+	path_of(SEG1, p, sizeof(p));
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_size, PAGE);
+	assert_true((uint64_t)sb.st_blocks * 512 >= PADDED.segment_bytes);
+	put_alert(ob, 500);
+	nth_file("alr-", 0, name);
+	path_of(name, p, sizeof(p));
+	assert_int_equal(stat(p, &sb), 0);
+	assert_true((uint64_t)sb.st_blocks * 512 < PADDED.segment_bytes);
+	outbox_close(ob);
+	/* reopened for appending: what a cut tail freed is given back */
+	path_of(SEG1, p, sizeof(p));
+	assert_int_equal(truncate(p, PAGE - 1), 0);
+	ob = open_ob(&PADDED, 1);
+	assert_int_equal(stats_of(ob).truncated_tail, 1);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_true((uint64_t)sb.st_blocks * 512 >= PADDED.segment_bytes);
+	assert_int_equal(drain(ob, 0), N + 1); /* and the alert */
+	outbox_close(ob);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
@@ -208,6 +241,7 @@ int main(void)
 		T(test_off_and_alerts_unpadded),
 		T(test_torn_padding_cut),
 		T(test_damaged_padding_is_damage),
+		T(test_segment_preallocated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
