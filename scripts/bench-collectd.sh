@@ -21,9 +21,10 @@ RUN_S=${BENCH_SIDE_SECONDS:-120}
 WARM_S=${BENCH_WARM_SECONDS:-15}
 COLLECTD=${COLLECTD:-/usr/sbin/collectd}
 WORK=$(mktemp -d -t outfall-side.XXXXXX)
+RUN=$(mktemp -d -p /dev/shm outfall-side-run.XXXXXX) # run_dir on a RAM disk, as shipped
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/scripts/bench-lib.sh"
-trap 'stop_all; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'stop_all; rm -rf "$RUN"; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
 if [ ! -x "$COLLECTD" ] || [ ! -f /usr/lib/collectd/modbus.so ]; then
 	echo "side by side: skipped, collectd with its modbus plugin is not installed" \
@@ -111,6 +112,8 @@ SIM_LOG=$WORK/sim-f start_sim "$WORK/tty-f" --csv "$WORK/served-f.csv" || exit 1
 
 mkdir -p "$WORK/cfg" "$WORK/collectd"
 FSYNC_MS=default FLUSH_MS=1000 write_config "$WORK/cfg" "$WORK/tty-o" # the default intervals
+sed -i "s|permits = \"permits.conf\";|permits = \"permits.conf\"; run_dir = \"$RUN\";|" \
+	"$WORK/cfg/outfall.conf"
 HIST="+ local history"
 if [ "${BENCH_SIDE_HISTORY:-1}" = 1 ]; then
 	printf 'history: { };\n' >> "$WORK/cfg/outfall.conf" # on, with its defaults
