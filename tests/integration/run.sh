@@ -21,6 +21,7 @@ WORK=$(mktemp -d -t outfall-it.XXXXXX)
 . "$HERE/cases_sim.sh"
 passed=0
 failed=0
+failed_names=
 trap 'stop_all; rm -rf "$WORK"' EXIT
 
 result() { # result NAME STATUS
@@ -28,6 +29,7 @@ result() { # result NAME STATUS
 		echo "ok - $1"; passed=$((passed + 1))
 	else
 		echo "FAILED - $1 (logs follow)"; failed=$((failed + 1))
+		failed_names="$failed_names $1"
 		tail -n 30 "$WORK"/daemon.log "$WORK"/sim.err 2>/dev/null
 	fi
 }
@@ -264,5 +266,5 @@ for c in ${CASES:-case_bad_config case_exceed case_silent_slave case_device_appe
 	$c
 	result "${c#case_}" $?
 done
-echo "integration: $passed passed, $failed failed"
+echo "integration: $passed passed, $failed failed${failed_names:+:$failed_names}"
 [ "$failed" -eq 0 ]
