@@ -43,7 +43,7 @@ struct outbox {
 	int cursor_every_ms;          /* cursor files at most this often */
 	uint64_t segment_bytes;
 	uint64_t max_backlog;
-	uint64_t pad_backlog;         /* opts.pad_backlog_bytes */
+	uint64_t pad_backlog;         /* min(opts.pad_backlog_bytes, cap / 8) */
 	uint64_t next_seq;            /* seq of the next append */
 	struct obx_stream st[OBX_NKINDS];
 	struct obx_sink *sinks;       /* n_sinks */

@@ -285,7 +285,10 @@ int outbox_open(const char *dir, const struct outbox_opts *o, int n_sinks, int64
 	ob->cursor_every_ms = opts.cursor_ms ? opts.cursor_ms : opts.fsync_ms;
 	ob->segment_bytes = opts.segment_bytes;
 	ob->max_backlog = opts.max_backlog_bytes;
-	ob->pad_backlog = opts.pad_backlog_bytes;
+	/* padding never costs a record: at most an eighth of the cap unacked */
+	ob->pad_backlog = opts.pad_backlog_bytes < opts.max_backlog_bytes / 8
+				  ? opts.pad_backlog_bytes
+				  : opts.max_backlog_bytes / 8;
 	ob->cursor_ms = now_mono_ms;
 	ob->now_ms = now_mono_ms;
 	ob->reserve_bytes = opts.reserve_bytes;

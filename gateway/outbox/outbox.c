@@ -225,8 +225,7 @@ static int sync_now(struct outbox *ob, struct obx_stream *st, int64_t now)
 {
 	int rc;
 
-	st->pad = st->kind == OBX_TEL && ob->pad_backlog &&
-		  unacked_bytes(ob) <= ob->pad_backlog && unacked_bytes(ob) <= ob->max_backlog / 8;
+	st->pad = st->kind == OBX_TEL && ob->pad_backlog && unacked_bytes(ob) <= ob->pad_backlog;
 	rc = obx_stream_sync(st);
 
 	if (rc < 0) {
