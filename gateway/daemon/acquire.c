@@ -43,6 +43,7 @@ struct bus_state {
 	int64_t reopen_ms;      /* monotonic time of the next open attempt */
 	int64_t reopen_wait_ms; /* grows while the device stays missing */
 	struct complaint open_c;
+	struct complaint late_c; /* polls started later than the bus's timeout */
 	size_t n_sensors;       /* on this bus; none: no thread */
 	int spread_s;           /* its sensors' shortest interval */
 	size_t placed;          /* sensors spread so far (acquire_new) */
@@ -387,6 +388,28 @@ static void fill_header(const struct acquire *a, size_t s, struct record *r)
 			 a->cfg->outlets[cs->outlet].id);
 }
 
+/* A poll that starts more than the bus's timeout after it was due is late:
+ * the polls before it on the bus took the time (timeouts, or more polls
+ * than the line carries), or the main loop held the queue full. Counted
+ * per sensor, said with a rate limit. */
+static void note_late(struct acquire *a, size_t s, int64_t late_ms)
+{
+	const struct cfg_sensor *cs = &a->cfg->sensors[s];
+	struct bus_state *b = &a->buses[cs->bus];
+	char name[96];
+
+	if (late_ms <= b->cfg->timeout_ms)
+		return;
+	a->sensors[s].stats.late++;
+	complain(&b->late_c, clock_mono_ms(), LOG_WARNING,
+		 "bus %s: the poll of %s started %lld ms late, more than the bus's timeout "
+		 "(%d ms): the polls before it took the time (slaves not answering, or more "
+		 "sensors than the bus can poll at their intervals: lengthen interval_s or "
+		 "move sensors to another bus)",
+		 b->cfg->name, who(a, cs, name, sizeof(name)), (long long)late_ms,
+		 b->cfg->timeout_ms);
+}
+
 /* On the bus's thread: one poll of sensor s, into h. */
 static void poll_sensor(struct acquire *a, size_t s, struct handoff *h)
 {
@@ -454,6 +477,7 @@ static void *bus_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&a->lock);
+		note_late(a, s, clock_mono_ms() - due);
 		poll_sensor(a, s, &h);
 		pollq_push(a->q, &h);
 		pthread_mutex_lock(&a->lock);
@@ -559,6 +583,7 @@ void acquire_totals(const struct acquire *a, struct acquire_stats *out)
 
 		out->polls += st->polls;
 		out->failures += st->failures;
+		out->late += st->late;
 		out->drv.requests += st->drv.requests;
 		out->drv.timeouts += st->drv.timeouts;
 		out->drv.crc_errors += st->drv.crc_errors;

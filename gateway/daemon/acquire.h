@@ -80,6 +80,7 @@ void acquire_stop(struct acquire *a, acquire_emit_fn emit, void *ctx);
 struct acquire_stats {
 	uint64_t polls;
 	uint64_t failures;
+	uint64_t late; /* started more than the bus's timeout after due */
 	struct drv_counters drv;
 };
 void acquire_get_stats(const struct acquire *a, int sensor_idx, struct acquire_stats *out);

@@ -423,9 +423,10 @@ void daemon_log_stats(struct daemon *d)
 	struct acquire_stats t;
 
 	acquire_totals(d->acq, &t);
-	log_info("stats: %llu polls, %llu failed, %llu timeouts, %llu crc errors, %llu alerts, "
-		 "%d open", (unsigned long long)t.polls, (unsigned long long)t.failures,
+	log_info("stats: %llu polls, %llu failed, %llu timeouts, %llu crc errors, %llu late, "
+		 "%llu alerts, %d open", (unsigned long long)t.polls, (unsigned long long)t.failures,
 		 (unsigned long long)t.drv.timeouts, (unsigned long long)t.drv.crc_errors,
+		 (unsigned long long)t.late,
 		 (unsigned long long)d->alerts, compliance_open_count(d->comp));
 	for (int i = 0; i < d->n_sinks; i++) {
 		struct sink_stats s;
@@ -467,6 +468,7 @@ static void status_fill(struct daemon *d)
 		s->sensors[i].timeouts = st.drv.timeouts;
 		s->sensors[i].crc_errors = st.drv.crc_errors;
 		s->sensors[i].exceptions = st.drv.exceptions;
+		s->sensors[i].late = st.late;
 	}
 	for (size_t i = 0; i < s->n_sinks && (int)i < d->n_sinks; i++) {
 		struct sink_stats st;

@@ -225,6 +225,7 @@ static void put_sensor(struct jw *w, cJSON *a, const struct status_sensor *ss)
 	put_num(w, o, "timeouts", (double)ss->timeouts);
 	put_num(w, o, "crc_errors", (double)ss->crc_errors);
 	put_num(w, o, "exceptions", (double)ss->exceptions);
+	put_num(w, o, "late", (double)ss->late);
 	put_values(w, o, ss);
 	put_maint(w, o, ss);
 }
@@ -537,6 +538,7 @@ static bool get_sensor(const cJSON *o, struct status_sensor *ss)
 	ok = ok && get_u64(o, "timeouts", &ss->timeouts);
 	ok = ok && get_u64(o, "crc_errors", &ss->crc_errors);
 	ok = ok && get_u64(o, "exceptions", &ss->exceptions);
+	ok = ok && (!cJSON_HasObjectItem(o, "late") || get_u64(o, "late", &ss->late)); /* 1.x */
 	ok = ok && get_values(o, ss);
 	ok = ok && get_maint(o, ss);
 	ss->slave = (int)slave;

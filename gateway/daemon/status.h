@@ -15,7 +15,7 @@
  *   {"format":1,"gateway":"..","version":"..","pid":N,"stopped":false,
  *    "started_ms":N,"now_ms":N,
  *    "sensors":[{"name","bus","device","slave","last_ok_ms","last_poll_ms",
- *                "polls","failures","timeouts","crc_errors","exceptions",
+ *                "polls","failures","timeouts","crc_errors","exceptions","late",
  *                "values":[{"parameter":"cod","v":212.5,"unit":"mg/L","q":"ok"}]}],
  *    "sinks":[{"name","unacked","oldest_unacked_ms","sent","retried",
  *              "errors","quarantined","dropped","last_error","last_error_ms",
@@ -75,6 +75,7 @@ struct status_sensor {
 	uint64_t timeouts;           /* requests without an answer */
 	uint64_t crc_errors;         /* garbled answers */
 	uint64_t exceptions;         /* Modbus exception replies */
+	uint64_t late;               /* polls started later than the bus timeout */
 	bool maint;                  /* in maintenance or calibration now: */
 	uint8_t maint_mode;          /* enum maint_mode */
 	int64_t maint_since_ms;      /* wall ms it began */

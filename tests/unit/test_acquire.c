@@ -5,7 +5,8 @@
  * counters; a bus's first polls are spread over the interval; a stalled loop holds the threads back without losing a poll;
  * a stop hands over the poll under way; a reload moves an open port; a
  * missing device gives "no response" records. Timing is asserted on
- * overlap and order with wide margins, never on absolute speed. */
+ * overlap and order with wide margins, never on absolute speed. Polls
+ * that start later than the bus's timeout are counted late. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,6 +233,7 @@ static void test_two_buses_side_by_side(void **state)
 	static struct fixture f;
 	static struct got g;
 	struct acquire *a;
+	struct acquire_stats t;
 
 	(void)state;
 	a = setup(&f, &g, 2, 1, 300);
@@ -244,6 +246,8 @@ static void test_two_buses_side_by_side(void **state)
 	assert_true(seen[0].start_ms < seen[1].end_ms);
 	assert_true(seen[1].start_ms < seen[0].end_ms);
 	assert_int_equal(acquire_next_ms(a), INT64_MAX); /* the fd wakes the loop now */
+	acquire_totals(a, &t);
+	assert_int_equal(t.late, 0); /* each started well within its 300 ms timeout */
 	acquire_free(a);
 	assert_int_equal(fake_count(&n_closes), 2);
 }
@@ -324,6 +328,7 @@ static void test_stalled_loop_holds_threads_back(void **state)
 	static struct fixture f;
 	static struct got g;
 	struct acquire *a;
+	struct acquire_stats t;
 	bool once[24] = { false };
 
 	(void)state;
@@ -338,6 +343,10 @@ static void test_stalled_loop_holds_threads_back(void **state)
 		assert_false(once[g.sensor[i]]);
 		once[g.sensor[i]] = true;
 	}
+	/* those held back started far later than the 1 ms timeout: late */
+	acquire_totals(a, &t);
+	assert_true(t.late >= 24 - 8 - 1 - 3);
+	assert_true(t.late <= 24);
 	acquire_free(a);
 }
 

@@ -96,6 +96,7 @@ static void sample(struct status_snapshot *s)
 	s->sensors[0].timeouts = 4;
 	s->sensors[0].crc_errors = 5;
 	s->sensors[0].exceptions = 6;
+	s->sensors[0].late = 7;
 	snprintf(s->sinks[0].name, sizeof(s->sinks[0].name), "mqtt");
 	snprintf(s->sinks[0].last_error, sizeof(s->sinks[0].last_error),
 		 "mqtt: cannot connect to tcp://10.0.0.2:1883: 连接被拒绝 \"refused\"");
@@ -149,6 +150,7 @@ static void same_sensor(const struct status_sensor *a, const struct status_senso
 	assert_int_equal(a->timeouts, b->timeouts);
 	assert_int_equal(a->crc_errors, b->crc_errors);
 	assert_int_equal(a->exceptions, b->exceptions);
+	assert_int_equal(a->late, b->late);
 	assert_int_equal(a->n_values, b->n_values);
 	for (int i = 0; i < a->n_values; i++) {
 		same_double(a->values[i].v, b->values[i].v);
@@ -293,6 +295,7 @@ static const struct {
 	{ "\"polls\":12", "\"polls\":-12", "negative counter" },
 	{ "\"polls\":12", "\"polls\":12.5", "fractional counter" },
 	{ "\"polls\":12", "\"polls\":1e300", "counter beyond 2^53" },
+	{ "\"late\":7", "\"late\":-7", "negative late count" },
 	{ "\"q\":\"ok\"", "\"q\":\"great\"", "unknown quality" },
 	{ "\"parameter\":\"cod\"", "\"parameter\":\"gold\"", "unknown parameter" },
 	{ "\"kind\":\"limit_exceeded\"", "\"kind\":\"meteor\"", "unknown alert kind" },
@@ -366,6 +369,17 @@ static void test_sink_health_fields(void **state)
 	assert_int_equal(back.sinks[0].last_error_ms, 0);
 	assert_int_equal(back.sinks[0].next_retry_ms, 0);
 	assert_int_equal(back.sinks[1].sent, 8);
+	status_clear(&back);
+	free(old);
+	free(json);
+
+	/* nor did it count late polls */
+	assert_int_equal(status_to_json(&s, &json), 0);
+	old = mutate(json, ",\"late\":7", "");
+	write_text(f->path, old, strlen(old));
+	assert_int_equal(status_read(f->path, &back), 0);
+	assert_int_equal(back.sensors[0].late, 0);
+	assert_int_equal(back.sensors[0].exceptions, 6);
 	status_clear(&back);
 	free(old);
 	free(json);
