@@ -191,8 +191,8 @@ static void print_sensor(const struct st_view *v, const struct status_sensor *ss
 	       (unsigned long long)ss->timeouts, (unsigned long long)ss->crc_errors,
 	       (unsigned long long)ss->exceptions);
 	if (ss->late)
-		printf("  %llu polls started late (later than the bus timeout): the bus is "
-		       "overbooked\n", (unsigned long long)ss->late);
+		printf("    %llu polls started later than the bus timeout (slaves not answering, "
+		       "or the bus overbooked)\n", (unsigned long long)ss->late);
 	print_values(ss);
 	print_maint(v, ss);
 }

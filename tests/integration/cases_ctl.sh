@@ -272,7 +272,7 @@ doc = {"format": 1, "gateway": "it-gw-1", "version": "0.1.0", "pid": pid, "stopp
           "values": [v("cod", 212.5847, "mg/L"), v("ph", 15.5, "pH", "out_of_range")]},
          {"name": "flow1", "bus": "rs485-0", "device": "/dev/ttyUSB0", "slave": 2,
           "last_ok_ms": now - 95000, "last_poll_ms": now - 1000, "polls": 700,
-          "failures": 19, "timeouts": 38, "crc_errors": 0, "exceptions": 0,
+          "failures": 19, "timeouts": 38, "crc_errors": 0, "exceptions": 0, "late": 9,
           "values": [v("flow", 4.25, "m3/h"), v("volume_total", None, "m3", "no_response")]}],
        "sinks": [
          {"name": "mqtt", "unacked": 0, "oldest_unacked_ms": 0, "sent": 1234, "retried": 2,
@@ -309,7 +309,10 @@ case_ctl_status() {
 	ctl_has out '^sensor probe1 \(bus rs485-0 /dev/ttyUSB0, slave 1\): last answer 2 s ago; 372 polls, 3 failed, 4 timeouts, 5 crc errors, 0 exceptions$' &&
 		ctl_has out '^    cod 212.5847 mg/L, ph 15.5 pH \(out_of_range\)$' || return 1
 	ctl_has out '^sensor flow1 .*last answer 1 min 35 s ago, NO ANSWER SINCE \(last poll 1 s ago\)' &&
+		ctl_has out '^    9 polls started later than the bus timeout \(slaves not answering, or the bus overbooked\)$' &&
 		ctl_has out '^    flow 4.25 m3/h, volume_total - \(no_response\)$' || return 1
+	[ "$(grep -c 'polls started later' "$WORK/ctl.out")" -eq 1 ] ||
+		{ echo "late polls shown for a sensor without any"; return 1; }
 	ctl_has out '^sink mqtt: 0 not yet acknowledged, oldest unsent -; 1234 sent' &&
 		ctl_has out '^sink influx: 150 not yet acknowledged, oldest unsent 5 min 3 s; 999 sent, 7 retried, 4 errors, 1 quarantined' ||
 		return 1
