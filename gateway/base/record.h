@@ -163,6 +163,7 @@ struct rec_metrics {
 	uint64_t exceptions;
 	uint64_t outbox_corrupt;  /* corrupt records or tails found on disk */
 	uint64_t outbox_io_errors;
+	uint64_t late;            /* polls started later than their bus's timeout */
 	uint8_t n_sinks;
 	struct rec_sink_metrics sinks[REC_MAX_SINKS];
 };

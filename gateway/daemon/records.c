@@ -234,6 +234,7 @@ static void emit_metrics(struct daemon *d)
 	m->exceptions = t.drv.exceptions;
 	m->outbox_corrupt = os.corrupt_found + os.truncated_tail + os.read_resyncs;
 	m->outbox_io_errors = os.io_errors;
+	m->late = t.late;
 	fill_sink_metrics(d, m, wall);
 	append(d, &r);
 	close_gap(d, wall);

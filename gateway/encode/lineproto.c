@@ -427,6 +427,7 @@ static int lp_gateway(struct lp_buf *buf, const char *gateway, const struct reco
 	lp_field_int(&p, "exceptions", lp_u64(m->exceptions));
 	lp_field_int(&p, "outbox_corrupt", lp_u64(m->outbox_corrupt));
 	lp_field_int(&p, "outbox_io_errors", lp_u64(m->outbox_io_errors));
+	lp_field_int(&p, "late", lp_u64(m->late));
 	return lp_end(&p, r->ts_ms);
 }
 

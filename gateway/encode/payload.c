@@ -489,6 +489,7 @@ int payload_metrics(char *buf, size_t cap, const struct record *r)
 	jw_field_u64(&w, "exceptions", m->exceptions);
 	jw_field_u64(&w, "outbox_corrupt", m->outbox_corrupt);
 	jw_field_u64(&w, "outbox_io_errors", m->outbox_io_errors);
+	jw_field_u64(&w, "late", m->late);
 	jw_lit(&w, ",\"sinks\":{");
 	for (int i = 0; i < m->n_sinks; i++) {
 		if (i)

@@ -327,6 +327,10 @@ static int enc_metrics(struct obc_w *w, const struct rec_metrics *m)
 		w_varint(w, k->dropped);
 		w_varint(w, k->quarantined);
 	}
+	/* an optional tail: records without it read as 0. A record cut just
+	 * before it decodes; the frame's length and CRC are what catch that. */
+	if (m->late)
+		w_varint(w, m->late);
 	return 0;
 }
 
@@ -647,7 +651,8 @@ static bool dec_metrics(struct obc_r *r, struct rec_metrics *m)
 	for (int i = 0; i < m->n_sinks; i++)
 		if (!dec_sink_metrics(r, &m->sinks[i]))
 			return false;
-	return true;
+	m->late = 0;
+	return r->off == r->len || (r_varint(r, &m->late) && m->late > 0);
 }
 
 static bool dec_agg_param(struct obc_r *r, struct rec_agg_param *p)

@@ -215,6 +215,13 @@ def check_fault(work, url):
               f"a sensor_fault pretends a limit: {a}")
         check(a["polls_missed"] >= 1 and "last_answer" in a, f"polls_missed/last_answer {a}")
     check(not [a for a in faults if a["sensor"] == "flow1"], "flow1 answered throughout")
+    # the silent probe's first poll (2 x 200 ms) makes flow1's start late: counted, said
+    import re
+    log = open(f"{work}/daemon.log", encoding="utf-8", errors="replace").read()
+    late = [int(n) for n in re.findall(r"stats: \d+ polls, .* (\d+) late,", log)]
+    check(late and late[-1] >= 1, f"late polls in the stats line: {late}")
+    check(re.search(r"the poll of flow1 \(slave 2 on rs485-0\) started \d+ ms late", log),
+          "no line saying flow1's poll started late")
 
 
 def served_in_order(work):

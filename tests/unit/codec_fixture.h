@@ -97,6 +97,7 @@ static inline void assert_same_metrics(const struct rec_metrics *a, const struct
 	assert_int_equal(a->exceptions, b->exceptions);
 	assert_int_equal(a->outbox_corrupt, b->outbox_corrupt);
 	assert_int_equal(a->outbox_io_errors, b->outbox_io_errors);
+	assert_int_equal(a->late, b->late);
 	assert_int_equal(a->n_sinks, b->n_sinks);
 	for (int i = 0; i < a->n_sinks; i++) {
 		const struct rec_sink_metrics *x = &a->sinks[i], *y = &b->sinks[i];

@@ -241,7 +241,7 @@ static void test_metrics_lines(void **state)
 	(void)state;
 	expect_record("ls-ws-000123", &r, 3,
 		"outfall_gateway,gateway=ls-ws-000123 polls=360i,errors=3i,timeouts=2i,"
-		"crc_errors=1i,exceptions=0i,outbox_corrupt=4i,outbox_io_errors=5i 1764403260000\n"
+		"crc_errors=1i,exceptions=0i,outbox_corrupt=4i,outbox_io_errors=5i,late=0i 1764403260000\n"
 		"outfall_gateway,gateway=ls-ws-000123,sink=mqtt queue_depth=12i,oldest_unsent_s=3i,"
 		"sent=348i,retried=6i,dropped=0i,quarantined=0i 1764403260000\n"
 		"outfall_gateway,gateway=ls-ws-000123,sink=influx queue_depth=0i,"
@@ -261,7 +261,7 @@ static void test_metrics_edges(void **state)
 	m->n_sinks = 0;
 	expect_record("g", &r, 1,
 		"outfall_gateway,gateway=g polls=360i,errors=3i,timeouts=2i,crc_errors=1i,"
-		"exceptions=0i,outbox_corrupt=4i,outbox_io_errors=5i 1764403260000\n");
+		"exceptions=0i,outbox_corrupt=4i,outbox_io_errors=5i,late=0i 1764403260000\n");
 	m->n_sinks = 3;
 	m->polls = UINT64_MAX;
 	m->sinks[0].name[0] = '\0';
@@ -270,7 +270,7 @@ static void test_metrics_edges(void **state)
 	memset(m->sinks[2].name, 'n', sizeof(m->sinks[2].name));
 	snprintf(want, sizeof(want),
 		 "outfall_gateway,gateway=g polls=9223372036854775807i,errors=3i,timeouts=2i,"
-		 "crc_errors=1i,exceptions=0i,outbox_corrupt=4i,outbox_io_errors=5i 1764403260000\n"
+		 "crc_errors=1i,exceptions=0i,outbox_corrupt=4i,outbox_io_errors=5i,late=0i 1764403260000\n"
 		 "outfall_gateway,gateway=g,sink=0 queue_depth=12i,oldest_unsent_s=-1i,"
 		 "sent=348i,retried=6i,dropped=0i,quarantined=0i 1764403260000\n"
 		 "outfall_gateway,gateway=g,sink=a\\ b queue_depth=0i,oldest_unsent_s=0i,"

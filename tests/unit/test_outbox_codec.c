@@ -124,6 +124,7 @@ static struct record metrics_rec(int n_sinks)
 	m->exceptions = 1;
 	m->outbox_corrupt = 0;
 	m->outbox_io_errors = 2;
+	m->late = (uint64_t)n_sinks; /* 0: no tail */
 	m->n_sinks = (uint8_t)n_sinks;
 	for (int i = 0; i < n_sinks; i++) {
 		struct rec_sink_metrics *k = &m->sinks[i];
@@ -154,7 +155,7 @@ static void test_metrics_round_trips(void **state)
 	print_message("encoded metrics, 4 sinks (typical): %d bytes\n", n);
 	/* the extremes: every counter at its maximum, names filling their field */
 	m->polls = m->errors = m->timeouts = m->crc_errors = UINT64_MAX;
-	m->exceptions = m->outbox_corrupt = m->outbox_io_errors = UINT64_MAX;
+	m->exceptions = m->outbox_corrupt = m->outbox_io_errors = m->late = UINT64_MAX;
 	for (int i = 0; i < REC_MAX_SINKS; i++) {
 		struct rec_sink_metrics *k = &m->sinks[i];
 
@@ -314,6 +315,8 @@ static void test_decode_rejects_truncated_and_trailing(void **state)
 	uint8_t buf[OUTBOX_CODEC_MAX + 1];
 
 	(void)state;
+	recs[2].u.metrics.late = 0; /* a cut before the optional tail reads as a record
+				     * without it: the frame's CRC catches that one */
 	recs[4].u.poll.values[2].flags = RV_IMPLAUSIBLE;
 	recs[5].u.alert.n_params = 2;
 	recs[5].u.alert.coverage_pct = 0.1 + 0.2;
@@ -395,6 +398,40 @@ static void test_decode_rejects_new_records(void **state)
 	assert_int_equal(out.u.aggregate.params[0].param, P_COD);
 	assert_int_equal(out.u.aggregate.params[0].count, UINT32_MAX);
 	assert_true(isnan(out.u.aggregate.params[0].cou));
+}
+
+/* Metrics' late count is an optional tail: without it (as written before
+ * it was counted, or when it is 0) it reads 0; a tail of 0 is not one the
+ * encoder writes, and a torn one is damage. */
+static void test_metrics_late_tail(void **state)
+{
+	/* metrics v2, ts 0, seven zero counters, no sinks, then the tail */
+	static const uint8_t none[] = { 0x22, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t five[] = { 0x22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5 };
+	static const uint8_t zero[] = { 0x22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t torn[] = { 0x22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x85 };
+	static const uint8_t extra[] = { 0x22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5 };
+	struct record out;
+	uint8_t buf[64];
+	struct record r = metrics_rec(0);
+
+	(void)state;
+	assert_int_equal(outbox_codec_decode(none, sizeof(none), &out), 0);
+	assert_int_equal(out.type, REC_METRICS);
+	assert_int_equal(out.u.metrics.late, 0);
+	assert_int_equal(outbox_codec_decode(five, sizeof(five), &out), 0);
+	assert_int_equal(out.u.metrics.late, 5);
+	assert_rejected(zero, sizeof(zero));
+	assert_rejected(torn, sizeof(torn));
+	assert_rejected(extra, sizeof(extra));
+	/* the encoder leaves the tail off for 0, and a count adds one byte */
+	r.ts_ms = 0;
+	r.u.metrics = (struct rec_metrics){ 0 };
+	assert_int_equal(outbox_codec_encode(&r, buf, sizeof(buf)), (int)sizeof(none));
+	assert_memory_equal(buf, none, sizeof(none));
+	r.u.metrics.late = 5;
+	assert_int_equal(outbox_codec_encode(&r, buf, sizeof(buf)), (int)sizeof(five));
+	assert_memory_equal(buf, five, sizeof(five));
 }
 
 /* An alert whose double tag has reserved bits set must not decode. */
@@ -613,6 +650,7 @@ int main(void)
 		cmocka_unit_test(test_poll_random_values),
 		cmocka_unit_test(test_alert_round_trips),
 		cmocka_unit_test(test_metrics_round_trips),
+		cmocka_unit_test(test_metrics_late_tail),
 		cmocka_unit_test(test_aggregate_round_trips),
 		cmocka_unit_test(test_aggregate_worst_case),
 		cmocka_unit_test(test_encode_rejects),

@@ -32,6 +32,7 @@ static struct record metrics_rec(void)
 	m->exceptions = 2;
 	m->outbox_corrupt = 1;
 	m->outbox_io_errors = 0;
+	m->late = 4;
 	m->n_sinks = 2;
 	m->sinks[0] = (struct rec_sink_metrics){ .name = "mqtt", .queue_depth = 40,
 						 .oldest_unsent_s = 95, .sent = 12000,
@@ -400,7 +401,7 @@ static void test_metrics_fields(void **state)
 {
 	static const char *const keys[] = { "ts", "seq", "polls", "errors", "timeouts",
 					    "crc_errors", "exceptions", "outbox_corrupt",
-					    "outbox_io_errors", "sinks" };
+					    "outbox_io_errors", "late", "sinks" };
 	static const char *const skeys[] = { "queue_depth", "oldest_unsent_s", "sent", "retried",
 					     "dropped", "quarantined" };
 	struct record r = metrics_rec();
@@ -410,7 +411,7 @@ static void test_metrics_fields(void **state)
 
 	(void)state;
 	doc = parse(buf, payload_record(buf, sizeof(buf), "gw", &r));
-	assert_keys(doc, keys, 10);
+	assert_keys(doc, keys, 11);
 	assert_string_equal(str(doc, "ts"), "2025-11-29T08:00:17.123Z");
 	assert_true(num(doc, "seq") == 9001);
 	assert_true(num(doc, "polls") == 12345);
@@ -420,6 +421,7 @@ static void test_metrics_fields(void **state)
 	assert_true(num(doc, "exceptions") == 2);
 	assert_true(num(doc, "outbox_corrupt") == 1);
 	assert_true(num(doc, "outbox_io_errors") == 0);
+	assert_true(num(doc, "late") == 4);
 	sinks = cJSON_GetObjectItemCaseSensitive(doc, "sinks");
 	assert_int_equal(cJSON_GetArraySize(sinks), 2);
 	mq = cJSON_GetObjectItemCaseSensitive(sinks, "mqtt");

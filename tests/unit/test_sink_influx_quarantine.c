@@ -356,7 +356,7 @@ static void test_metrics_and_aggregates(void **state)
 	assert_int_equal(peer_count(f->peer), 1);
 	assert_string_equal(fx_req(f, 0)->body,
 		"outfall_gateway,gateway=gw-1 polls=360i,errors=1i,timeouts=0i,crc_errors=2i,"
-		"exceptions=0i,outbox_corrupt=0i,outbox_io_errors=0i 1764403217000\n"
+		"exceptions=0i,outbox_corrupt=0i,outbox_io_errors=0i,late=0i 1764403217000\n"
 		"outfall_gateway,gateway=gw-1,sink=influx queue_depth=4i,oldest_unsent_s=2i,"
 		"sent=356i,retried=0i,dropped=0i,quarantined=0i 1764403217000\n"
 		"outfall_aggregate,gateway=gw-1,outlet=WS-001,parameter=cod,period=minute"
