@@ -32,6 +32,11 @@ if [ ! -x "$COLLECTD" ] || [ ! -f /usr/lib/collectd/modbus.so ]; then
 	exit 0
 fi
 
+if [ ! -x "$BUILD/serial_floor" ]; then
+	echo "side by side: $BUILD/serial_floor is missing, so the serial line alone is not" \
+		"measured (make bench builds it)"
+fi
+
 # the channels both read, by the simulator's CSV names
 NAMES="cod ph nh3n tp temp flow total_int"
 
